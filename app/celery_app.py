@@ -1,0 +1,52 @@
+"""Celery bound to the Flask app: tasks run inside an app context and share its settings.
+
+Defaults favour not losing work: a task is acknowledged only after it ran (acks_late), and a worker
+that dies mid-task hands it back to the queue. Tasks that talk to outside systems use
+`IntegrationTask`, which retries with exponential backoff.
+"""
+from celery import Celery, Task
+from flask import Flask, has_app_context
+
+
+class AppContextTask(Task):
+    abstract = True
+
+    def __call__(self, *args, **kwargs):
+        if has_app_context():  # eager execution inside a request or a CLI command
+            return self.run(*args, **kwargs)
+        with self.app.flask_app.app_context():
+            return self.run(*args, **kwargs)
+
+
+class IntegrationTask(AppContextTask):
+    abstract = True
+    autoretry_for = (OSError, ConnectionError, TimeoutError)
+    retry_backoff = 5
+    retry_backoff_max = 600
+    retry_jitter = True
+    max_retries = 8
+
+
+def celery_init_app(app: Flask) -> Celery:
+    cfg = app.config
+    celery = Celery(app.name, task_cls=AppContextTask)
+    celery.flask_app = app
+    celery.conf.update(
+        broker_url=cfg["CELERY_BROKER_URL"],
+        result_backend=cfg["CELERY_RESULT_BACKEND"],
+        task_always_eager=cfg["CELERY_TASK_ALWAYS_EAGER"],
+        task_eager_propagates=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=cfg.get("CELERY_DEFAULT_QUEUE", "gridcase"),
+        timezone=cfg["TIMEZONE"],
+        enable_utc=True,
+        broker_connection_retry_on_startup=True,
+        result_expires=3600,
+        beat_schedule={},
+        include=["app.tasks.notify", "app.tasks.system"],
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery

@@ -1,0 +1,8 @@
+"""Commands for `flask --app app ...`."""
+
+
+def register_cli(app) -> None:
+    from app.cli import demo, staff
+
+    app.cli.add_command(staff.staff)
+    app.cli.add_command(demo.seed_demo)

@@ -1,0 +1,79 @@
+"""Demo data: staff in every role and three customers with accounts. Running it again changes nothing."""
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from app import policy
+from app.extensions import db
+from app.models import OWNER, REPRESENTATIVE, Account, AccountAccess, User
+from app.models.types import utcnow
+from app.services import accounts, passwords, users
+
+DEMO_PASSWORD = "demo-Password-2026"
+
+STAFF = [
+    ("admin@gridcase.example", "Администратор Системы", [policy.ADMIN], []),
+    ("lead@gridcase.example", "Руководитель Группы Присоединения", [policy.TEAM_LEAD, policy.SPECIALIST], ["connection"]),
+    ("tp@gridcase.example", "Специалист По Присоединению", [policy.SPECIALIST], ["connection"]),
+    ("metering@gridcase.example", "Специалист По Учёту", [policy.SPECIALIST], ["metering"]),
+    ("billing@gridcase.example", "Специалист По Расчётам", [policy.SPECIALIST], ["billing"]),
+    ("legal@gridcase.example", "Юрист Отдела Договоров", [policy.SPECIALIST], ["legal"]),
+    ("analyst@gridcase.example", "Аналитик Процессов", [policy.ANALYST], []),
+    ("operator@gridcase.example", "Оператор АСКУЭ", [policy.OPERATOR], []),
+]
+
+CUSTOMERS = [
+    ("ivanova@example.com", "Иванова Мария Петровна", "+7 900 111-22-33"),
+    ("petrov@example.com", "Петров Алексей Иванович", "+7 900 222-33-44"),
+    ("ooo.svet@example.com", "ООО «Свет и Тепло»", "+7 495 123-45-67"),
+]
+
+# number, holder, address, bill code, [(customer e-mail, role)]
+ACCOUNTS = [
+    ("1000000001", "Иванова Мария Петровна", "г. Москва, ул. Лесная, д. 5, кв. 12", "4821",
+     [("ivanova@example.com", OWNER), ("petrov@example.com", REPRESENTATIVE)]),
+    ("1000000002", "Иванова Мария Петровна", "Московская обл., д. Сосновка, ул. Садовая, д. 3", "1937",
+     [("ivanova@example.com", OWNER)]),
+    ("1000000003", "Петров Алексей Иванович", "г. Москва, пр-т Мира, д. 101, кв. 7", "5564",
+     [("petrov@example.com", OWNER)]),
+    ("2000000001", "ООО «Свет и Тепло»", "г. Москва, ул. Заводская, д. 14, стр. 2", "7710",
+     [("ooo.svet@example.com", OWNER)]),
+    # Not linked yet: a demo customer can add it with the code from "the bill".
+    ("1000000004", "Сидоров Олег Викторович", "г. Москва, ул. Лесная, д. 7, кв. 3", "2468", []),
+]
+
+
+def seed() -> dict:
+    created = {"staff": 0, "customers": 0, "accounts": 0}
+    for email, name, roles, groups in STAFF:
+        if users.by_email(email) is None:
+            users.create_staff(email, name, roles, groups, password=DEMO_PASSWORD, send_invitation=False)
+            created["staff"] += 1
+    for email, name, phone in CUSTOMERS:
+        if users.by_email(email) is None:
+            user = User(email=email, full_name=name, phone=phone, email_confirmed_at=utcnow(),
+                        password_hash=passwords.hash_password(DEMO_PASSWORD))
+            user.set_roles([policy.CUSTOMER])
+            db.session.add(user)
+            created["customers"] += 1
+    db.session.flush()
+    for number, holder, address, code, links in ACCOUNTS:
+        account = db.session.scalar(select(Account).where(Account.number == number))
+        if account is None:
+            account = accounts.create(number, holder, address, code)
+            db.session.flush()
+            created["accounts"] += 1
+        for email, role in links:
+            user = users.by_email(email)
+            if not any(a.user_id == user.id for a in account.accesses):
+                db.session.add(AccountAccess(account=account, user_id=user.id, role=role))
+    db.session.commit()
+    return created
+
+
+@click.command("seed-demo", help="Load demo users and accounts (idempotent).")
+@with_appcontext
+def seed_demo():
+    created = seed()
+    click.echo("demo data: " + ", ".join(f"{k} +{v}" for k, v in created.items()))
+    click.echo(f"demo password for every demo user: {DEMO_PASSWORD}")

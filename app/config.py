@@ -1,0 +1,105 @@
+"""Settings, read from the environment once at start-up.
+
+Every setting has a default that is safe where it applies: development defaults point at files under
+`instance/`, while production refuses to start without a real SECRET_KEY.
+"""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("GRIDCASE_INSTANCE", ROOT / "instance"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Config:
+    ENV_NAME = "production"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'gridcase.sqlite'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    TIMEZONE = os.environ.get("TIMEZONE", "Europe/Moscow")
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    COMPANY_NAME = os.environ.get("COMPANY_NAME", "АО «ГридКейс Энерго»")
+
+    # Celery: an embedded SQLite-backed broker unless told otherwise (RabbitMQ in production).
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", f"sqla+sqlite:///{INSTANCE / 'celery-broker.sqlite'}")
+    CELERY_RESULT_BACKEND = os.environ.get(
+        "CELERY_RESULT_BACKEND", f"db+sqlite:///{INSTANCE / 'celery-results.sqlite'}"
+    )
+    CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+    # Mail: smtp://user:password@host:port (smtps:// for TLS) or file:///path to write .eml files.
+    MAIL_URL = os.environ.get("MAIL_URL", f"file://{INSTANCE / 'mail'}")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "GridCase <noreply@gridcase.example>")
+
+    # Sessions and authentication.
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=env_int("SESSION_HOURS", 12))
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
+    LOGIN_IP_MAX_FAILURES = env_int("LOGIN_IP_MAX_FAILURES", 30)
+    ACCOUNT_LINK_MAX_FAILURES = env_int("ACCOUNT_LINK_MAX_FAILURES", 5)
+    EMAIL_TOKEN_HOURS = env_int("EMAIL_TOKEN_HOURS", 72)
+    RESET_TOKEN_MINUTES = env_int("RESET_TOKEN_MINUTES", 60)
+    # Argon2 cost: the library's defaults (RFC 9106 low-memory profile) unless lowered for tests.
+    ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 65536)
+
+    BABEL_DEFAULT_LOCALE = "ru"
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    LANGUAGES = ("ru", "en")
+
+    API_TITLE = "GridCase API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024
+
+    @classmethod
+    def check(cls) -> None:
+        if not cls.SECRET_KEY or len(cls.SECRET_KEY) < 32:
+            raise RuntimeError("SECRET_KEY must be set to at least 32 random characters in production")
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY") or "development-only-key-never-use-in-production"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+
+    @classmethod
+    def check(cls) -> None:
+        pass
+
+
+class TestingConfig(DevelopmentConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    CELERY_TASK_ALWAYS_EAGER = True
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8192
+
+
+CONFIGS = {"production": Config, "development": DevelopmentConfig, "testing": TestingConfig}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    name = name or os.environ.get("GRIDCASE_ENV", "production")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"GRIDCASE_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from None

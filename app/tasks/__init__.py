@@ -1,0 +1,1 @@
+"""Celery tasks: thin wrappers that call the service layer or an integration client."""

@@ -1,0 +1,3 @@
+from app.web.auth.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,17 @@
+from flask import Blueprint, jsonify
+
+from app.services import health
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Database and broker reachability; 503 when either is down, so a load balancer drops the node."""
+    problems = {"database": health.database(), "broker": health.broker()}
+    body = {name: ("ok" if reason is None else "error") for name, reason in problems.items()}
+    body["status"] = "ok" if all(reason is None for reason in problems.values()) else "error"
+    errors = {name: reason for name, reason in problems.items() if reason}
+    if errors:
+        body["errors"] = errors
+    return jsonify(body), 200 if body["status"] == "ok" else 503

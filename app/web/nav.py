@@ -1,0 +1,24 @@
+"""The navigation bar: each item names the permission it needs, so a role sees only its own pages."""
+from flask import request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app import policy
+
+ITEMS = [
+    ("cabinet.dashboard", _l("My accounts"), "cabinet.use"),
+    ("staff.home", _l("Workplace"), "staff.home"),
+    ("staff.accounts", _l("Accounts"), "accounts.read_any"),
+    ("admin.users", _l("Users"), "users.manage"),
+    ("admin.audit", _l("Audit log"), "audit.read"),
+]
+
+
+def init_app(app) -> None:
+    @app.context_processor
+    def _nav():
+        if not current_user.is_authenticated:
+            return {"nav_items": []}
+        items = [(endpoint, label, request.endpoint == endpoint)
+                 for endpoint, label, permission in ITEMS if policy.has_permission(current_user, permission)]
+        return {"nav_items": items, "policy": policy}

@@ -1,0 +1,5 @@
+"""Entry point for `celery -A app.worker worker -B`."""
+from app import create_app
+
+flask_app = create_app()
+celery = flask_app.extensions["celery"]

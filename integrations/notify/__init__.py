@@ -1,0 +1,1 @@
+"""Sending notifications: e-mail now, SMS later."""
