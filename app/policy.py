@@ -63,7 +63,7 @@ def require(permission: str):
             if not has_permission(current_user, permission):
                 from app.services import audit
 
-                audit.record("access.denied", outcome="denied", details={"permission": permission})
+                audit.record("access.denied", outcome="denied", details={"permission": permission}, commit=True)
                 abort(403)
             g.permission = permission
             return view(*args, **kwargs)

@@ -16,8 +16,8 @@ class Browser:
         self.client = client
         self.last = None
 
-    def _run(self, method: str, *args, **kwargs):
-        return contextvars.Context().run(getattr(self.client, method), *args, **kwargs)
+    def _run(self, client_method: str, /, *args, **kwargs):
+        return contextvars.Context().run(getattr(self.client, client_method), *args, **kwargs)
 
     def get(self, path, **kwargs):
         self.last = self._run("get", path, **kwargs)

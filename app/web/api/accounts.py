@@ -9,9 +9,8 @@ blp = Blueprint("api_accounts", __name__, url_prefix="/api/v1/accounts",
 
 
 def _with_role(account, role):
-    data = AccountSchema().dump(account)
-    data["role"] = role
-    return data
+    return {**{name: getattr(account, name) for name in ("id", "number", "holder_name", "address", "is_closed")},
+            "role": role}
 
 
 @blp.get("")
