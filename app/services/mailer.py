@@ -13,13 +13,14 @@ def external_url(endpoint: str, **values) -> str:
 
 
 def _deliver(user, template: str, **context) -> None:
+    from app.tasks import enqueue
     from app.tasks.notify import send_email
 
     locale = user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(locale):
         text = render_template(f"email/{template}.txt", user=user, **context)
     subject, _, body = text.partition("\n\n")
-    send_email.delay(user.email, subject.strip(), body.strip() + "\n")
+    enqueue(send_email, user.email, subject.strip(), body.strip() + "\n")
 
 
 def send_confirmation(user) -> None:
