@@ -3,7 +3,7 @@ import contextvars
 import re
 from urllib.parse import urlsplit
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_RE = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
 class Browser:

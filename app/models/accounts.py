@@ -21,7 +21,7 @@ class Account(db.Model):
     is_closed: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
 
-    accesses: Mapped[list["AccountAccess"]] = relationship(back_populates="account", lazy="selectin")
+    accesses: Mapped[list["AccountAccess"]] = relationship(back_populates="account")
 
     def active_accesses(self) -> list["AccountAccess"]:
         return [a for a in self.accesses if a.revoked_at is None]

@@ -56,8 +56,9 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[object | None] = mapped_column(UTCDateTime())
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
 
+    # Roles are read on every request (permission checks), so they are loaded with the user.
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
-    groups: Mapped[list[StaffGroup]] = relationship(secondary=user_group, lazy="selectin")
+    groups: Mapped[list[StaffGroup]] = relationship(secondary=user_group)
 
     @property
     def roles(self) -> frozenset[str]:

@@ -4,7 +4,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, SelectMultipleField, StringField, widgets
 from wtforms.fields.choices import SelectChoice
@@ -16,7 +15,7 @@ from app.models import AuditEvent, StaffGroup, User
 from app.policy import require
 from app.services import users
 from app.services.errors import NotFound, ServiceError
-from app.web.forms import show_error
+from app.web.forms import Form, show_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = 50
@@ -27,7 +26,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class StaffRightsForm(FlaskForm):
+class StaffRightsForm(Form):
     roles = CheckboxesField(_l("Roles"))
     groups = CheckboxesField(_l("Groups"), description=_l("Specialists get the cases of their groups."))
     blocked = BooleanField(_l("Blocked"), description=_l("A blocked user cannot log in; their sessions end."))

@@ -1,10 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
+from app.web.forms import Form
 
-class RegisterForm(FlaskForm):
+
+class RegisterForm(Form):
     full_name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter your full name.")), Length(max=200)],
                             render_kw={"autocomplete": "name"})
     email = EmailField(_l("E-mail"), validators=[DataRequired(_l("Enter your e-mail.")), Length(max=254)],
@@ -22,19 +23,19 @@ class RegisterForm(FlaskForm):
                               render_kw={"autocomplete": "new-password"})
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("E-mail"), validators=[DataRequired(_l("Enter your e-mail."))],
                        render_kw={"autocomplete": "username"})
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))],
                              render_kw={"autocomplete": "current-password"})
 
 
-class EmailForm(FlaskForm):
+class EmailForm(Form):
     email = EmailField(_l("E-mail"), validators=[DataRequired(_l("Enter your e-mail."))],
                        render_kw={"autocomplete": "email"})
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     password = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter a password."))],
                              description=_l("At least 10 characters, letters and digits."),
                              render_kw={"autocomplete": "new-password"})

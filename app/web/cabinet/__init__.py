@@ -3,7 +3,6 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -11,12 +10,12 @@ from app import policy
 from app.policy import require
 from app.services import accounts
 from app.services.errors import ServiceError
-from app.web.forms import show_error
+from app.web.forms import Form, show_error
 
 bp = Blueprint("cabinet", __name__, url_prefix="/cabinet")
 
 
-class LinkAccountForm(FlaskForm):
+class LinkAccountForm(Form):
     number = StringField(_l("Account number"), validators=[DataRequired(_l("Enter the account number.")),
                                                             Length(max=30)],
                          description=_l("Printed at the top of your bill."),
@@ -27,21 +26,21 @@ class LinkAccountForm(FlaskForm):
                        render_kw={"autocomplete": "off"})
 
 
-class RepresentativeForm(FlaskForm):
+class RepresentativeForm(Form):
     email = EmailField(_l("Representative's e-mail"),
                        validators=[DataRequired(_l("Enter the e-mail.")), Length(max=254)],
                        description=_l("They must already be registered in the portal."))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A form with only the CSRF token, for buttons that change something."""
 
 
 @bp.route("/", methods=["GET"])
 @require("cabinet.use")
 def dashboard():
-    return render_template("cabinet/dashboard.html", accounts=accounts.accounts_of(current_user),
-                           form=LinkAccountForm())
+    linked = accounts.accounts_of(current_user)
+    return render_template("cabinet/dashboard.html", accounts=linked, form=None if linked else LinkAccountForm())
 
 
 @bp.route("/accounts/link", methods=["GET", "POST"])

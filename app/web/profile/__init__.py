@@ -3,26 +3,25 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SelectField, StringField, TelField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from app.services import api_tokens, users
 from app.services.errors import ServiceError
-from app.web.forms import show_error
+from app.web.forms import Form, show_error
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     full_name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter your full name.")),
                                                          Length(max=200)])
     phone = TelField(_l("Phone"), validators=[Optional(), Length(max=20)])
     locale = SelectField(_l("Language"), choices=[SelectChoice("ru", "Русский"), SelectChoice("en", "English")])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     current_password = PasswordField(_l("Current password"),
                                      validators=[DataRequired(_l("Enter your current password."))],
                                      render_kw={"autocomplete": "current-password"})
@@ -36,7 +35,7 @@ class PasswordForm(FlaskForm):
                                   render_kw={"autocomplete": "new-password"})
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(_l("Token name"), validators=[DataRequired(_l("Name the token.")), Length(max=100)],
                        description=_l("Where it is used, e.g. 'home automation'."))
     days = IntegerField(_l("Valid for, days"), default=365,
@@ -44,7 +43,7 @@ class TokenForm(FlaskForm):
                                     NumberRange(1, 3650, _l("From 1 to 3650 days."))])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     pass
 
 
