@@ -1,5 +1,9 @@
 """The JSON API: its OpenAPI document, both ways to authenticate, and problem+json errors."""
 from openapi_spec_validator import validate
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent
 
 from tests.factories import PASSWORD
 
@@ -15,13 +19,18 @@ def test_openapi_document_is_valid_openapi_3(client):
     assert {"/api/v1/me", "/api/v1/accounts", "/api/v1/tokens"} <= set(spec["paths"])
 
 
-def test_call_without_auth_is_a_401_problem(client):
-    for method, path in [("GET", "/api/v1/me"), ("GET", "/api/v1/accounts"), ("POST", "/api/v1/tokens")]:
-        response = client.api(method, path, json={}, csrf=False)
+def test_call_without_auth_is_a_401_problem_and_audited(client):
+    calls = [("GET", "/api/v1/me", None), ("GET", "/api/v1/accounts", "gc_not-a-real-token"),
+             ("POST", "/api/v1/tokens", None)]
+    for method, path, token in calls:
+        response = client.api(method, path, json={}, csrf=False, token=token)
         assert response.status_code == 401, path
         assert response.mimetype == PROBLEM
         body = response.get_json()
         assert body["status"] == 401 and body["title"] and body["instance"] == path
+    db.session.rollback()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "api.unauthenticated")).all()
+    assert [e.details["bearer"] for e in events] == [False, True, False]
 
 
 def test_token_made_in_a_session_then_used_as_bearer(client, users):

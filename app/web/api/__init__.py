@@ -55,6 +55,10 @@ def _guard():
     if not request.path.startswith("/api/") or request.path == "/api/v1/openapi.json":
         return
     if not current_user.is_authenticated:
+        from app.services import audit
+
+        audit.record("api.unauthenticated", outcome="denied", commit=True,
+                     details={"bearer": request.headers.get("Authorization", "").startswith("Bearer ")})
         abort(401)
     if request.method in UNSAFE and g.get("auth_method") != "token":
         csrf.protect()
