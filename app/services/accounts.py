@@ -83,10 +83,17 @@ def link(user: User, number: str, code: str) -> Account:
     return account
 
 
-def add_representative(actor: User, account_id: int, email: str) -> AccountAccess:
+def _owned_by(actor: User, account_id: int) -> Account:
     account = get_for(actor, account_id)
     if not policy.can_manage_account(actor, account):
-        raise Forbidden(_l("Only the account owner can add representatives."))
+        audit.record("access.denied", actor=actor, obj=account, outcome="denied",
+                     details={"reason": "not-owner"}, commit=True)
+        raise Forbidden(_l("Only the account owner manages its representatives."))
+    return account
+
+
+def add_representative(actor: User, account_id: int, email: str) -> AccountAccess:
+    account = _owned_by(actor, account_id)
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or policy.CUSTOMER not in user.roles:
         raise InvalidInput(_l("No customer is registered with this e-mail. Ask them to register first."),
@@ -107,9 +114,7 @@ def add_representative(actor: User, account_id: int, email: str) -> AccountAcces
 
 
 def remove_representative(actor: User, account_id: int, user_id: int) -> None:
-    account = get_for(actor, account_id)
-    if not policy.can_manage_account(actor, account):
-        raise Forbidden(_l("Only the account owner can remove representatives."))
+    account = _owned_by(actor, account_id)
     access = next((a for a in account.active_accesses() if a.user_id == user_id and a.role == REPRESENTATIVE),
                   None)
     if access is None:

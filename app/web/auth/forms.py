@@ -5,6 +5,19 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from app.web.forms import Form
 
 
+def new_password_fields(label):
+    """A new password and its repetition, as the registration and the reset forms ask for them."""
+    return (
+        PasswordField(label, validators=[DataRequired(_l("Enter a password."))],
+                      description=_l("At least 10 characters, letters and digits."),
+                      render_kw={"autocomplete": "new-password"}),
+        PasswordField(_l("Repeat the password"),
+                      validators=[DataRequired(_l("Repeat the password.")),
+                                  EqualTo("password", _l("The passwords do not match."))],
+                      render_kw={"autocomplete": "new-password"}),
+    )
+
+
 class RegisterForm(Form):
     full_name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter your full name.")), Length(max=200)],
                             render_kw={"autocomplete": "name"})
@@ -14,13 +27,7 @@ class RegisterForm(Form):
                                                                  message=_l("Enter the phone like +7 900 123-45-67."))],
                      description=_l("Optional: for notices about your cases."),
                      render_kw={"autocomplete": "tel"})
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter a password."))],
-                             description=_l("At least 10 characters, letters and digits."),
-                             render_kw={"autocomplete": "new-password"})
-    password2 = PasswordField(_l("Repeat the password"),
-                              validators=[DataRequired(_l("Repeat the password.")),
-                                          EqualTo("password", _l("The passwords do not match."))],
-                              render_kw={"autocomplete": "new-password"})
+    password, password2 = new_password_fields(_l("Password"))
 
 
 class LoginForm(Form):
@@ -36,10 +43,4 @@ class EmailForm(Form):
 
 
 class NewPasswordForm(Form):
-    password = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter a password."))],
-                             description=_l("At least 10 characters, letters and digits."),
-                             render_kw={"autocomplete": "new-password"})
-    password2 = PasswordField(_l("Repeat the password"),
-                              validators=[DataRequired(_l("Repeat the password.")),
-                                          EqualTo("password", _l("The passwords do not match."))],
-                              render_kw={"autocomplete": "new-password"})
+    password, password2 = new_password_fields(_l("New password"))

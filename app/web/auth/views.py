@@ -13,6 +13,14 @@ from app.web.forms import safe_next, show_error
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
+def _fresh_session() -> None:
+    """Start a new session that keeps only the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
 def _home_for(user) -> str:
     return url_for("staff.home" if policy.is_staff(user) else "cabinet.dashboard")
 
@@ -64,10 +72,7 @@ def login():
             flash(str(error.message), "danger")
             unconfirmed = error.details.get("reason") == "unconfirmed"
         else:
-            lang = session.get("lang")
-            session.clear()  # a fresh session on login: no fixation
-            if lang:
-                session["lang"] = lang
+            _fresh_session()  # no session fixation across the login
             login_user(user)
             return redirect(safe_next(request.args.get("next"), _home_for(user)))
     return render_template("auth/login.html", form=form, unconfirmed=unconfirmed)
@@ -80,11 +85,8 @@ def logout():
         from app.extensions import db
 
         db.session.commit()
-    lang = session.get("lang")
     logout_user()
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    _fresh_session()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
