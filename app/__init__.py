@@ -13,9 +13,9 @@ def create_app(config: type | str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     app.jinja_env.add_extension("jinja2.ext.do")
     INSTANCE.mkdir(parents=True, exist_ok=True)
-    # Behind one reverse proxy (nginx) trust its X-Forwarded-For/Proto for the client address.
-    if app.config.get("PROXY_COUNT", 1 if config_class.ENV_NAME == "production" else 0):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    proxies = app.config["PROXY_COUNT"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     from app import extensions, i18n, models  # noqa: F401  (models register their tables)
     from app.celery_app import celery_init_app

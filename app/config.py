@@ -69,6 +69,9 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (nginx: 1).
+    # With none, say 0: otherwise a client could forge its address and escape the login throttle.
+    PROXY_COUNT = env_int("PROXY_COUNT", 1)
 
     @classmethod
     def check(cls) -> None:
@@ -80,6 +83,7 @@ class DevelopmentConfig(Config):
     ENV_NAME = "development"
     SECRET_KEY = os.environ.get("SECRET_KEY") or "development-only-key-never-use-in-production"
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+    PROXY_COUNT = env_int("PROXY_COUNT", 0)
 
     @classmethod
     def check(cls) -> None:
