@@ -59,6 +59,15 @@ class Config:
     ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 65536)
 
+    # Meter readings and estimates (ПП 354): the company's submission window and the average rule.
+    READINGS_WINDOW_FIRST_DAY = env_int("READINGS_WINDOW_FIRST_DAY", 15)
+    READINGS_WINDOW_LAST_DAY = env_int("READINGS_WINDOW_LAST_DAY", 25)
+    # A reading whose consumption exceeds this many times the monthly average asks for confirmation.
+    READING_JUMP_FACTOR = env_int("READING_JUMP_FACTOR", 5)
+    AVERAGE_MONTHS = env_int("AVERAGE_MONTHS", 6)
+    AVERAGE_MONTHS_NEW_METER = env_int("AVERAGE_MONTHS_NEW_METER", 3)
+    AVERAGE_MAX_PERIODS = env_int("AVERAGE_MAX_PERIODS", 3)
+
     BABEL_DEFAULT_LOCALE = "ru"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE
     LANGUAGES = ("ru", "en")

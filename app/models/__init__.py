@@ -1,9 +1,25 @@
 """All models, imported here so that Alembic and the app see every table."""
 from app.models.accounts import OWNER, REPRESENTATIVE, Account, AccountAccess
 from app.models.audit import AuditEvent
+from app.models.billing import (AccountPeriod, Accrual, BillingPeriod, ConsumptionNorm, DueDateRule, KeyRate,
+                                LedgerEntry, PenaltyRateCap, Tariff)
+from app.models.metering import Meter, MeterReading, Premises, ZoneHours
 from app.models.users import PersonalAccessToken, StaffGroup, User, UserRole, user_group
 
 __all__ = [
+    "AccountPeriod",
+    "Accrual",
+    "BillingPeriod",
+    "ConsumptionNorm",
+    "DueDateRule",
+    "KeyRate",
+    "LedgerEntry",
+    "Meter",
+    "MeterReading",
+    "PenaltyRateCap",
+    "Premises",
+    "Tariff",
+    "ZoneHours",
     "OWNER",
     "REPRESENTATIVE",
     "Account",

@@ -19,6 +19,10 @@ class Account(db.Model):
     # The code printed on the paper bill; kept as a keyed hash like a password.
     verification_code_hash: Mapped[str] = mapped_column(String(64))
     is_closed: Mapped[bool] = mapped_column(default=False)
+    # What the tariffs and the penalty rules are looked up by.
+    region: Mapped[str] = mapped_column(String(10), default="77", server_default="77")
+    category: Mapped[str] = mapped_column(String(40), default="population_urban", server_default="population_urban")
+    penalty_scheme: Mapped[str] = mapped_column(String(20), default="household", server_default="household")
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
 
     accesses: Mapped[list["AccountAccess"]] = relationship(back_populates="account")
