@@ -31,6 +31,15 @@ class Config:
     TIMEZONE = os.environ.get("TIMEZONE", "Europe/Moscow")
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     COMPANY_NAME = os.environ.get("COMPANY_NAME", "АО «ГридКейс Энерго»")
+    # Payment details printed on bills and in the payment QR code (ГОСТ Р 56042-2014).
+    COMPANY_INN = os.environ.get("COMPANY_INN", "7700000000")
+    COMPANY_KPP = os.environ.get("COMPANY_KPP", "770001001")
+    COMPANY_ADDRESS = os.environ.get("COMPANY_ADDRESS", "115035, г. Москва, ул. Садовническая, д. 1")
+    COMPANY_PHONE = os.environ.get("COMPANY_PHONE", "+7 495 000-00-00")
+    COMPANY_BANK = os.environ.get("COMPANY_BANK", "ПАО Сбербанк")
+    COMPANY_BIC = os.environ.get("COMPANY_BIC", "044525225")
+    COMPANY_ACCOUNT = os.environ.get("COMPANY_ACCOUNT", "40702810900000000001")
+    COMPANY_CORR_ACCOUNT = os.environ.get("COMPANY_CORR_ACCOUNT", "30101810400000000225")
 
     # Celery: an embedded SQLite-backed broker unless told otherwise (RabbitMQ in production).
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", f"sqla+sqlite:///{INSTANCE / 'celery-broker.sqlite'}")

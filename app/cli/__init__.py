@@ -2,7 +2,8 @@
 
 
 def register_cli(app) -> None:
-    from app.cli import demo, staff
+    from app.cli import billing, demo, staff
 
     app.cli.add_command(staff.staff)
     app.cli.add_command(demo.seed_demo)
+    app.cli.add_command(billing.billing)
