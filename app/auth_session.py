@@ -5,6 +5,7 @@ other session of that user ends at once.
 """
 from flask import g, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db, login_manager
 from app.models import User
@@ -22,7 +23,8 @@ def init_app(app) -> None:
         user_id, _, stamp = session_id.partition(":")
         if not user_id.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        # Roles come in the same query: every request checks them.
+        user = db.session.get(User, int(user_id), options=[joinedload(User.role_rows)])
         if user is None or user.auth_stamp != stamp or user.is_blocked:
             return None
         g.auth_method = "session"

@@ -5,6 +5,7 @@ that dies mid-task hands it back to the queue. Tasks that talk to outside system
 `IntegrationTask`, which retries with exponential backoff.
 """
 from celery import Celery, Task
+from celery.schedules import crontab
 from flask import Flask, has_app_context
 
 
@@ -44,8 +45,14 @@ def celery_init_app(app: Flask) -> Celery:
         enable_utc=True,
         broker_connection_retry_on_startup=True,
         result_expires=3600,
-        beat_schedule={},
-        include=["app.tasks.notify", "app.tasks.system"],
+        beat_schedule={
+            # The previous month is closed once its reading window and the last day have passed.
+            "close-previous-period": {
+                "task": "billing.close_period",
+                "schedule": crontab(minute=0, hour=2, day_of_month=cfg["BILLING_CLOSE_DAY"]),
+            },
+        },
+        include=["app.tasks.notify", "app.tasks.system", "app.tasks.billing"],
     )
     celery.set_default()
     app.extensions["celery"] = celery

@@ -76,6 +76,8 @@ class Config:
     AVERAGE_MONTHS = env_int("AVERAGE_MONTHS", 6)
     AVERAGE_MONTHS_NEW_METER = env_int("AVERAGE_MONTHS_NEW_METER", 3)
     AVERAGE_MAX_PERIODS = env_int("AVERAGE_MAX_PERIODS", 3)
+    # The day of the month (local time, 02:00) when the previous month is closed by the scheduler.
+    BILLING_CLOSE_DAY = env_int("BILLING_CLOSE_DAY", 1)
 
     BABEL_DEFAULT_LOCALE = "ru"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE

@@ -27,6 +27,8 @@ ROLE_LABELS = {
 ROLES = tuple(ROLE_LABELS)
 STAFF_ROLES = frozenset(ROLES) - {CUSTOMER}
 
+# A permission is granted to roles, and may also be granted to the specialists of a group
+# ("group:billing"): the billing group closes periods and imports files, other specialists do not.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "cabinet.use": frozenset({CUSTOMER}),
     "staff.home": STAFF_ROLES,
@@ -37,13 +39,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tasks.reassign": frozenset({TEAM_LEAD, ADMIN}),
     "processes.edit": frozenset({ANALYST, ADMIN}),
     "askue.operate": frozenset({OPERATOR, ADMIN}),
+    "billing.manage": frozenset({ADMIN, "group:billing"}),
 }
 
 
 def has_permission(user, permission: str) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    return bool(PERMISSIONS[permission] & user.roles)
+    granted = PERMISSIONS[permission]
+    if granted & user.roles:
+        return True
+    groups = {g[len("group:"):] for g in granted if g.startswith("group:")}
+    return bool(groups) and SPECIALIST in user.roles and any(g.code in groups for g in user.groups)
 
 
 def is_staff(user) -> bool:

@@ -2,7 +2,7 @@
 
 
 def register_cli(app) -> None:
-    from app.cli import billing, demo, staff
+    from app.cli import billing, billing_exchange, demo, staff  # noqa: F401  (billing_exchange adds commands)
 
     app.cli.add_command(staff.staff)
     app.cli.add_command(demo.seed_demo)

@@ -7,6 +7,7 @@ from app import policy
 from app.extensions import db
 from app.models import OWNER, REPRESENTATIVE, Account, AccountAccess, User
 from app.models.types import utcnow
+from app.cli import demo_billing
 from app.services import accounts, passwords, users
 
 DEMO_PASSWORD = "demo-Password-2026"
@@ -68,6 +69,7 @@ def seed() -> dict:
             if not any(a.user_id == user.id for a in account.accesses):
                 db.session.add(AccountAccess(account=account, user_id=user.id, role=role))
     db.session.commit()
+    created["meters"] = demo_billing.seed()
     return created
 
 

@@ -18,13 +18,13 @@ from datetime import date
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import (Account, AccountPeriod, Accrual, BillingPeriod, ConsumptionNorm, KeyRate, LedgerEntry, Meter,
                         MeterReading, PenaltyRateCap, Premises, Tariff)
 from app.models.types import utcnow
-from app.services import consumption, ledger, penalties, tariffs
+from app.services import bulk, consumption, ledger, penalties, tariffs
 from app.services.periods import days_in, due_date, due_date_rules, last_day, months_between
 
 ZERO = Decimal("0.00")
@@ -34,6 +34,14 @@ HISTORY_MONTHS = 24
 
 class CloseError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Reading:
+    id: int
+    period: date
+    taken_on: date
+    values: dict[str, Decimal]
 
 
 @dataclass
@@ -68,6 +76,9 @@ class Rules:
         rates = [penalties.KeyRate(r.valid_from, r.rate) for r in
                  db.session.scalars(select(KeyRate).order_by(KeyRate.valid_from))]
         caps = [penalties.RateCap(c.debts_from, c.debts_to, c.cap) for c in db.session.scalars(select(PenaltyRateCap))]
+        # Detached, so the commits of the batches neither expire nor reload them.
+        for row in [t for ts in by_key.values() for t in ts] + [n for ns in norms.values() for n in ns]:
+            db.session.expunge(row)
         return cls(by_key, norms, due_date_rules(), rates, caps, dict(current_app.config))
 
     def segments(self, account: Account, resource: str, zones: int, period: date) -> list[tariffs.Segment]:
@@ -102,35 +113,62 @@ def close_period(period: date, batch_size: int = 500, account_ids: list[int] | N
 
 
 def _close_batch(ids: list[int], period: date, rules: Rules, result: CloseResult) -> None:
+    # The batch is a slice of ascending ids, so its queries filter by an id range: no lists of
+    # thousands of parameters to send and parse. Rows of accounts outside the batch are dropped.
+    low, high = ids[0], ids[-1]
+    wanted = set(ids)
     done = set(db.session.scalars(select(AccountPeriod.account_id).where(
-        AccountPeriod.period == period, AccountPeriod.account_id.in_(ids))))
+        AccountPeriod.period == period, AccountPeriod.account_id.between(low, high)))) & wanted
     ids = [i for i in ids if i not in done]
     result.skipped += len(done)
     if not ids:
         return
+    wanted = set(ids)
     end = last_day(period)
-    accounts = {a.id: a for a in db.session.scalars(select(Account).where(Account.id.in_(ids)))}
+    accounts = {a.id: a for a in db.session.scalars(select(Account).where(Account.id.between(low, high)))
+                if a.id in wanted}
     meters_by_account: dict[int, list[tuple[Meter, Premises]]] = defaultdict(list)
     for meter, premises in db.session.execute(
             select(Meter, Premises).join(Premises).where(
-                Premises.account_id.in_(ids), Meter.installed_on <= end,
+                Premises.account_id.between(low, high), Meter.installed_on <= end,
                 (Meter.removed_on.is_(None)) | (Meter.removed_on >= period)).order_by(Meter.id)):
-        meters_by_account[premises.account_id].append((meter, premises))
-    meter_ids = [m.id for ms in meters_by_account.values() for m, _ in ms]
+        if premises.account_id in wanted:
+            meters_by_account[premises.account_id].append((meter, premises))
     since = date(period.year - HISTORY_MONTHS // 12, period.month, 1)
-    readings: dict[int, list[MeterReading]] = defaultdict(list)
-    for r in db.session.scalars(select(MeterReading).where(
-            MeterReading.meter_id.in_(meter_ids), MeterReading.is_current, MeterReading.period <= period,
-            MeterReading.period >= since).order_by(MeterReading.period)):
-        readings[r.meter_id].append(r)
-    estimates: dict[int, list[Accrual]] = defaultdict(list)
-    for a in db.session.scalars(select(Accrual).where(
-            Accrual.meter_id.in_(meter_ids), Accrual.basis.in_(ESTIMATES), Accrual.period < period,
-            Accrual.period >= since)):
-        estimates[a.meter_id].append(a)
+    # Plain rows, not ORM objects: a batch reads tens of thousands of readings.
+    zones_of = {m.id: m.zone_names for ms in meters_by_account.values() for m, _ in ms}
+    readings: dict[int, list[Reading]] = defaultdict(list)
+    r, p = MeterReading.__table__.c, Premises.__table__.c
+    m = Meter.__table__.c
+    for row in db.session.execute(
+            select(r.id, r.meter_id, r.period, r.taken_on, r.t1, r.t2, r.t3)
+            .join(Meter.__table__, m.id == r.meter_id).join(Premises.__table__, p.id == m.premises_id)
+            .where(p.account_id.between(low, high), r.is_current, r.period <= period, r.period >= since)
+            .order_by(r.period)).all():
+        if row.meter_id in zones_of:
+            values = dict(zip(zones_of[row.meter_id], (row.t1, row.t2, row.t3)))
+            readings[row.meter_id].append(Reading(row.id, row.period, row.taken_on, values))
+    # A meter whose last reading is older than the window still has it as the start of counting.
+    stale = [mid for mid in zones_of if not any(x.period < period for x in readings[mid])]
+    if stale:
+        last = (select(r.meter_id, func.max(r.period).label("period"))
+                .where(r.meter_id.in_(stale), r.is_current, r.period < since).group_by(r.meter_id).subquery())
+        for row in db.session.execute(select(r.id, r.meter_id, r.period, r.taken_on, r.t1, r.t2, r.t3).join(
+                last, (last.c.meter_id == r.meter_id) & (last.c.period == r.period)).where(r.is_current)).all():
+            values = dict(zip(zones_of[row.meter_id], (row.t1, row.t2, row.t3)))
+            readings[row.meter_id].insert(0, Reading(row.id, row.period, row.taken_on, values))
+    estimates: dict[int, list] = defaultdict(list)
+    a = Accrual.__table__.c
+    for row in db.session.execute(select(Accrual.__table__).where(
+            a.account_id.between(low, high), a.basis.in_(ESTIMATES), a.period < period, a.period >= since)):
+        estimates[row.meter_id].append(row)
     entries: dict[int, list[ledger.Entry]] = defaultdict(list)
-    for e in db.session.scalars(select(LedgerEntry).where(LedgerEntry.account_id.in_(ids))):
-        entries[e.account_id].append(_entry(e))
+    e = LedgerEntry.__table__.c
+    for row in db.session.execute(select(e.id, e.account_id, e.kind, e.amount, e.booked_on, e.period, e.due_date,
+                                         e.chosen_period, e.for_penalties).where(e.account_id.between(low, high))):
+        if row.account_id in wanted:
+            entries[row.account_id].append(ledger.Entry(row.id, row.kind, row.amount, row.booked_on, row.period,
+                                                        row.due_date, row.chosen_period, row.for_penalties))
 
     accrual_rows, ledger_rows, closed_rows, billed = [], [], [], []
     due = due_date(period, rules.due_rules)
@@ -167,20 +205,15 @@ def _close_batch(ids: list[int], period: date, rules: Rules, result: CloseResult
         result.lines += len(lines)
         result.charged += charged
     # One transaction for the batch: either every account in it is closed, or none.
-    if accrual_rows:
-        db.session.execute(insert(Accrual), accrual_rows)
-    if ledger_rows:
-        db.session.execute(insert(LedgerEntry), ledger_rows)
-    if closed_rows:
-        db.session.execute(insert(AccountPeriod), closed_rows)
+    now = utcnow()
+    bulk.insert_rows(Accrual.__table__, accrual_rows)
+    bulk.insert_rows(LedgerEntry.__table__, [{"created_at": now, "for_penalties": False, **row} for row in ledger_rows])
+    bulk.insert_rows(AccountPeriod.__table__, [{"closed_at": now, **row} for row in closed_rows])
     if billed:
-        db.session.execute(update(MeterReading).where(MeterReading.id.in_(billed)).values(status="billed"))
+        db.session.execute(update(MeterReading.__table__).where(MeterReading.__table__.c.id.in_(billed))
+                           .values(status="billed"))
     db.session.commit()
     result.closed += len(closed_rows)
-
-
-def _entry(e: LedgerEntry) -> ledger.Entry:
-    return ledger.Entry(e.id, e.kind, e.amount, e.booked_on, e.period, e.due_date, e.chosen_period, e.for_penalties)
 
 
 def _new_penalty(account: Account, existing: list[ledger.Entry], new: list[dict], as_of: date, rules: Rules) -> Decimal:
@@ -204,7 +237,7 @@ def _line(meter: Meter, zone: str, basis: str, price_line: tariffs.PriceLine, **
                 details={"from": seg.start.isoformat(), "to": seg.end.isoformat(), **details})
 
 
-def _meter_lines(account, meter, premises, history, estimated, period, rules) -> tuple[list[dict], MeterReading | None]:
+def _meter_lines(account, meter, premises, history, estimated, period, rules) -> tuple[list[dict], Reading | None]:
     current = next((r for r in history if r.period == period), None)
     earlier = [r for r in history if r.period < period]
     previous = earlier[-1] if earlier else None
@@ -212,9 +245,9 @@ def _meter_lines(account, meter, premises, history, estimated, period, rules) ->
     if current is not None and previous is None:
         return [], None  # the first reading of a meter only sets where counting starts
     if current is not None:
-        used = consumption.between(previous.values(), current.values(), meter.rollover)
-        reading_info = {"previous": {k: str(v) for k, v in previous.values().items()},
-                        "current": {k: str(v) for k, v in current.values().items()},
+        used = consumption.between(previous.values, current.values, meter.rollover)
+        reading_info = {"previous": {k: str(v) for k, v in previous.values.items()},
+                        "current": {k: str(v) for k, v in current.values.items()},
                         "previous_on": previous.taken_on.isoformat(), "current_on": current.taken_on.isoformat()}
         # Months billed by estimate since the previous reading share the actual consumption; months
         # never billed (before the portal billed this meter) leave theirs to this period.
@@ -227,7 +260,7 @@ def _meter_lines(account, meter, premises, history, estimated, period, rules) ->
     # No reading this period: estimate.
     estimated_in_row = months_between(previous.period, period) if previous else None
     if previous is not None and estimated_in_row <= cfg["AVERAGE_MAX_PERIODS"]:
-        average = consumption.monthly_average([(r.period, r.values()) for r in earlier], period, meter.rollover,
+        average = consumption.monthly_average([(r.period, r.values) for r in earlier], period, meter.rollover,
                                               cfg["AVERAGE_MONTHS"], cfg["AVERAGE_MONTHS_NEW_METER"],
                                               meter.installed_on)
         if average is not None:
@@ -245,7 +278,7 @@ def _meter_lines(account, meter, premises, history, estimated, period, rules) ->
             for pl in tariffs.price({"T1": quantity}, parts, period)], None
 
 
-def _recalculated(account, meter, used: dict, months: list[date], estimated: list[Accrual], rules,
+def _recalculated(account, meter, used: dict, months: list[date], estimated: list, rules,
                   reading_info: dict) -> list[dict]:
     """An actual reading after estimated months: the actual consumption is spread over the months by
     days, each month priced at its own tariffs, and the estimates billed for them are reversed."""

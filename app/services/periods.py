@@ -1,5 +1,6 @@
 """Billing periods (calendar months in the company's time zone) and their due dates."""
 from calendar import monthrange
+from functools import lru_cache
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ def previous_period(period: date) -> date:
     return date(period.year - (period.month == 1), (period.month - 2) % 12 + 1, 1)
 
 
+@lru_cache(maxsize=512)
 def days_in(period: date) -> int:
     return monthrange(period.year, period.month)[1]
 

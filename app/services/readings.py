@@ -192,3 +192,11 @@ def last_readings(account: Account) -> dict[int, MeterReading]:
     for row in rows:
         latest.setdefault(row.meter_id, row)
     return latest
+
+
+def history_of(account: Account, limit: int = 36) -> list[MeterReading]:
+    """The account's recent readings, newest first; replaced corrections are left out."""
+    return list(db.session.scalars(
+        select(MeterReading).join(Meter).join(Premises)
+        .where(Premises.account_id == account.id, MeterReading.status != "replaced")
+        .order_by(MeterReading.period.desc(), MeterReading.meter_id).limit(limit)))

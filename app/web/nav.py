@@ -7,8 +7,10 @@ from app import policy
 
 ITEMS = [
     ("cabinet.dashboard", _l("My accounts"), "cabinet.use"),
+    ("calculators.penalty", _l("Calculators"), None),
     ("staff.home", _l("Workplace"), "staff.home"),
     ("staff.accounts", _l("Accounts"), "accounts.read_any"),
+    ("staff.billing_periods", _l("Billing"), "billing.manage"),
     ("admin.users", _l("Users"), "users.manage"),
     ("admin.audit", _l("Audit log"), "audit.read"),
 ]
@@ -17,8 +19,6 @@ ITEMS = [
 def init_app(app) -> None:
     @app.context_processor
     def _nav():
-        if not current_user.is_authenticated:
-            return {"nav_items": []}
-        items = [(endpoint, label, request.endpoint == endpoint)
-                 for endpoint, label, permission in ITEMS if policy.has_permission(current_user, permission)]
+        items = [(endpoint, label, request.endpoint == endpoint) for endpoint, label, permission in ITEMS
+                 if permission is None or policy.has_permission(current_user, permission)]
         return {"nav_items": items, "policy": policy}

@@ -139,3 +139,13 @@ def test_penalties_are_posted_at_the_close_after_day_30(users, billing):
 def test_due_date_moves_to_the_15th_from_march_2026(app):
     assert due_date(date(2026, 2, 1)) == date(2026, 3, 10)
     assert due_date(date(2026, 3, 1)) == date(2026, 4, 15)
+
+
+def test_a_reading_years_after_the_previous_one_is_still_counted_from_it(users, billing):
+    billing.tariff(date(2019, 1, 1), "5.00")
+    account = users.account()
+    meter = billing.meter(account, installed_on=date(2020, 1, 10), initial={"T1": "100"})
+    billing.reading(meter, date(2026, 3, 1), T1="1100")
+    close.close_period(date(2026, 3, 1))
+    [line] = lines(account, date(2026, 3, 1))
+    assert (line.basis, line.quantity, line.amount) == ("reading", D("1000.000"), D("5000.00"))

@@ -12,6 +12,8 @@ from flask_smorest import Api
 from app.extensions import csrf
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# Open to anyone: they read public rules and change nothing.
+PUBLIC_PREFIXES = ("/api/v1/calculators/",)
 
 
 class ProblemSchema(ma.Schema):
@@ -32,7 +34,7 @@ class GridCaseApi(Api):
 
 
 def init_api(app) -> None:
-    from app.web.api import accounts, me, tokens
+    from app.web.api import accounts, billing, calculators, me, tokens
 
     api = GridCaseApi(spec_kwargs={
         "info": {"description": "GridCase: customer portal and case management of an energy company."},
@@ -42,7 +44,7 @@ def init_api(app) -> None:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("cookieAuth", {"type": "apiKey", "in": "cookie", "name": "session"})
     api.spec.options["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
-    for blp in (me.blp, accounts.blp, tokens.blp):
+    for blp in (me.blp, accounts.blp, billing.blp, tokens.blp, calculators.blp):
         csrf.exempt(blp)
         api.register_blueprint(blp)
     app.before_request(_guard)
@@ -53,6 +55,8 @@ def _guard():
     """Every API call but the OpenAPI document is authenticated; session-authenticated writes also
     carry the CSRF token."""
     if not request.path.startswith("/api/") or request.path == "/api/v1/openapi.json":
+        return
+    if request.path.startswith(PUBLIC_PREFIXES):
         return
     if not current_user.is_authenticated:
         from app.services import audit

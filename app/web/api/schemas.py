@@ -56,3 +56,135 @@ class TokenCreateSchema(ma.Schema):
 
 class NewTokenSchema(TokenSchema):
     token = ma.fields.String(dump_only=True, metadata={"description": "shown only once"})
+
+
+class ReadingSchema(ma.Schema):
+    id = ma.fields.Integer()
+    meter_id = ma.fields.Integer()
+    period = ma.fields.Date()
+    taken_on = ma.fields.Date()
+    values = ma.fields.Method("get_values", metadata={"description": "value per zone, e.g. {\"T1\": \"1234.5\"}"})
+    source = ma.fields.String()
+    status = ma.fields.String()
+    reason = ma.fields.String(allow_none=True)
+
+    def get_values(self, reading):
+        return {zone: f"{value:.3f}" for zone, value in reading.values().items()}
+
+
+class MeterSchema(ma.Schema):
+    id = ma.fields.Function(lambda row: row["meter"].id)
+    resource = ma.fields.Function(lambda row: row["meter"].resource)
+    model = ma.fields.Function(lambda row: row["meter"].model)
+    serial = ma.fields.Function(lambda row: row["meter"].serial)
+    zones = ma.fields.Function(lambda row: row["meter"].zone_names)
+    digits = ma.fields.Function(lambda row: row["meter"].digits)
+    askue = ma.fields.Function(lambda row: row["meter"].askue)
+    next_verification_on = ma.fields.Function(lambda row: row["meter"].next_verification_on)
+    last_reading = ma.fields.Nested(ReadingSchema, allow_none=True)
+
+
+class ReadingSubmitSchema(ma.Schema):
+    values = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
+    confirm = ma.fields.Boolean(load_default=False)
+
+
+class SubmittedSchema(ma.Schema):
+    reading = ma.fields.Nested(ReadingSchema)
+    period = ma.fields.Date()
+    outside_window = ma.fields.Boolean()
+    corrected = ma.fields.Boolean()
+
+
+class BillSchema(ma.Schema):
+    period = ma.fields.Date()
+    charged = ma.fields.Decimal(as_string=True)
+    due_date = ma.fields.Date()
+
+
+class AccrualSchema(ma.Schema):
+    period = ma.fields.Date()
+    meter_id = ma.fields.Integer(allow_none=True)
+    resource = ma.fields.String()
+    zone = ma.fields.String()
+    basis = ma.fields.String(metadata={"description": "reading | average | normative | recalculation | correction"})
+    quantity = ma.fields.Decimal(as_string=True)
+    price = ma.fields.Decimal(as_string=True, allow_none=True)
+    amount = ma.fields.Decimal(as_string=True)
+    days = ma.fields.Integer(allow_none=True)
+    details = ma.fields.Dict()
+
+
+class DebtPeriodSchema(ma.Schema):
+    period = ma.fields.Date()
+    kind = ma.fields.String()
+    due_date = ma.fields.Date(allow_none=True)
+    charged = ma.fields.Decimal(as_string=True)
+    paid = ma.fields.Decimal(as_string=True)
+    outstanding = ma.fields.Decimal(as_string=True)
+
+
+class PenaltyLineSchema(ma.Schema):
+    tranche = ma.fields.Decimal(as_string=True)
+    paid_on = ma.fields.Date(allow_none=True)
+    start = ma.fields.Date()
+    end = ma.fields.Date()
+    days = ma.fields.Integer()
+    divisor = ma.fields.Integer()
+    rate = ma.fields.Decimal(as_string=True)
+    amount = ma.fields.Decimal(as_string=True)
+
+
+class PenaltyResultSchema(ma.Schema):
+    total = ma.fields.Decimal(as_string=True)
+    lines = ma.fields.List(ma.fields.Nested(PenaltyLineSchema))
+
+
+class DebtPenaltySchema(PenaltyResultSchema):
+    period = ma.fields.Date()
+    due_date = ma.fields.Date()
+
+
+class DebtSchema(ma.Schema):
+    as_of = ma.fields.Date()
+    debt = ma.fields.Decimal(as_string=True)
+    advance = ma.fields.Decimal(as_string=True)
+    balance = ma.fields.Decimal(as_string=True)
+    penalties_accrued = ma.fields.Decimal(as_string=True)
+    penalties_billed = ma.fields.Decimal(as_string=True)
+    periods = ma.fields.List(ma.fields.Nested(DebtPeriodSchema))
+    penalties = ma.fields.List(ma.fields.Nested(DebtPenaltySchema))
+
+
+class PaymentSchema(ma.Schema):
+    id = ma.fields.Integer()
+    booked_on = ma.fields.Date()
+    amount = ma.fields.Function(lambda e: str(-e.amount))
+    source = ma.fields.String()
+    chosen_period = ma.fields.Date(allow_none=True)
+    for_penalties = ma.fields.Boolean()
+    description = ma.fields.String(allow_none=True)
+
+
+class PenaltyQuerySchema(ma.Schema):
+    amount = ma.fields.String(required=True, metadata={"description": "debt in rubles, e.g. \"5000.00\""})
+    due_date = ma.fields.Date(required=True)
+    paid_on = ma.fields.Date(required=True, metadata={"description": "payment date, or the date to count to"})
+    scheme = ma.fields.String(load_default="household", metadata={"description": "household | legal | legal_utility"})
+
+
+class EstimateSchema(ma.Schema):
+    region = ma.fields.String(required=True)
+    category = ma.fields.String(required=True)
+    resource = ma.fields.String(load_default="electricity")
+    month = ma.fields.Date(required=True, metadata={"description": "any day of the month"})
+    quantities = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True,
+                                metadata={"description": "consumption per zone, e.g. {\"T1\": \"200\", \"T2\": \"80\"}"})
+
+
+class EstimateLineSchema(ma.Schema):
+    zone = ma.fields.String()
+    quantity = ma.fields.Decimal(as_string=True)
+    price = ma.fields.Decimal(as_string=True)
+    amount = ma.fields.Decimal(as_string=True)
+    days = ma.fields.Function(lambda line: line.segment.days)

@@ -1,0 +1,190 @@
+"""What a customer sees of their money: balance, bills, debt by period and penalties to date.
+
+Everything is derived from the ledger and the accruals; the dashboard's figures for all of a
+customer's accounts come from three queries whatever the number of accounts.
+"""
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+from sqlalchemy import bindparam, func, select
+
+from app.extensions import db
+from app.models import Account, AccountPeriod, Accrual, KeyRate, LedgerEntry, Meter, MeterReading, PenaltyRateCap, Premises
+from app.services import ledger, penalties
+from app.services.periods import local_today, previous_period
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class MeterCard:
+    id: int
+    resource: str
+    model: str
+    serial: str
+    askue: bool
+
+
+@dataclass(frozen=True)
+class LastReading:
+    taken_on: date
+    by_zone: dict[str, Decimal]
+
+    def values(self) -> dict[str, Decimal]:
+        return self.by_zone
+
+
+@dataclass
+class Summary:
+    balance: Decimal = ZERO
+    last_bill: AccountPeriod | None = None
+    meters: list[tuple[MeterCard, LastReading | None]] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _summary_queries():
+    """The dashboard's three statements, built once: constructing them costs more than running them."""
+    ids = bindparam("ids", expanding=True)
+    balances = (select(LedgerEntry.account_id, func.sum(LedgerEntry.amount))
+                .where(LedgerEntry.account_id.in_(ids)).group_by(LedgerEntry.account_id))
+    latest = (select(AccountPeriod.account_id, func.max(AccountPeriod.period).label("period"))
+              .where(AccountPeriod.account_id.in_(ids)).group_by(AccountPeriod.account_id).subquery())
+    bills = select(AccountPeriod).join(
+        latest, (AccountPeriod.account_id == latest.c.account_id) & (AccountPeriod.period == latest.c.period))
+    # Plain rows: the newest current reading of each meter.
+    m, r, p = Meter.__table__.c, MeterReading.__table__.c, Premises.__table__.c
+    newest = (select(r.meter_id, func.max(r.period).label("period"))
+              .join(Meter.__table__, m.id == r.meter_id).join(Premises.__table__, p.id == m.premises_id)
+              .where(p.account_id.in_(ids), r.is_current).group_by(r.meter_id).subquery())
+    meters = (select(m.id, p.account_id, m.resource, m.model, m.serial, m.zones, m.askue, r.taken_on, r.t1, r.t2, r.t3)
+              .select_from(Meter.__table__).join(Premises.__table__, p.id == m.premises_id)
+              .outerjoin(newest, newest.c.meter_id == m.id)
+              .outerjoin(MeterReading.__table__, (r.meter_id == m.id) & r.is_current & (r.period == newest.c.period))
+              .where(p.account_id.in_(ids), m.removed_on.is_(None)).order_by(m.id))
+    return balances, bills, meters
+
+
+def summaries(account_ids: list[int]) -> dict[int, Summary]:
+    result = {account_id: Summary() for account_id in account_ids}
+    if not account_ids:
+        return result
+    balances, bills, meters = _summary_queries()
+    params = {"ids": list(account_ids)}
+    for account_id, balance in db.session.execute(balances, params):
+        result[account_id].balance = Decimal(balance).quantize(Decimal("0.01"))
+    for bill in db.session.scalars(bills, params):
+        result[bill.account_id].last_bill = bill
+    for row in db.session.execute(meters, params):
+        reading = None
+        if row.taken_on is not None:
+            reading = LastReading(row.taken_on, dict(zip(("T1", "T2", "T3")[:row.zones], (row.t1, row.t2, row.t3))))
+        result[row.account_id].meters.append((MeterCard(row.id, row.resource, row.model, row.serial, row.askue),
+                                              reading))
+    return result
+
+
+def entries_of(account: Account, until: date | None = None) -> list[LedgerEntry]:
+    query = select(LedgerEntry).where(LedgerEntry.account_id == account.id)
+    if until is not None:
+        query = query.where(LedgerEntry.booked_on <= until)
+    return list(db.session.scalars(query.order_by(LedgerEntry.booked_on, LedgerEntry.id)))
+
+
+def as_entries(rows: list[LedgerEntry]) -> list[ledger.Entry]:
+    return [ledger.Entry(e.id, e.kind, e.amount, e.booked_on, e.period, e.due_date, e.chosen_period, e.for_penalties)
+            for e in rows]
+
+
+def rate_tables() -> tuple[list[penalties.KeyRate], list[penalties.RateCap]]:
+    rates = [penalties.KeyRate(r.valid_from, r.rate)
+             for r in db.session.scalars(select(KeyRate).order_by(KeyRate.valid_from))]
+    caps = [penalties.RateCap(c.debts_from, c.debts_to, c.cap) for c in db.session.scalars(select(PenaltyRateCap))]
+    return rates, caps
+
+
+@dataclass
+class DebtView:
+    statement: ledger.Statement
+    penalties: list[tuple[ledger.Debt, penalties.PenaltyResult]]
+    penalties_accrued: Decimal
+    penalties_posted: Decimal
+    as_of: date
+
+    @property
+    def penalties_not_yet_billed(self) -> Decimal:
+        return max(ZERO, self.penalties_accrued - self.penalties_posted)
+
+
+def debt(account: Account, as_of: date | None = None) -> DebtView:
+    """Debt by period and the penalties accrued day by day up to `as_of` (today by default)."""
+    as_of = as_of or local_today()
+    rows = entries_of(account, as_of)
+    statement = ledger.allocate(as_entries(rows))
+    rates, caps = rate_tables()
+    scheme = penalties.SCHEMES[account.penalty_scheme]
+    accrued = ledger.accrued_penalties(statement, as_of, scheme, rates, caps)
+    posted = sum((e.amount for e in rows if e.kind == "penalty"), ZERO)
+    return DebtView(statement, accrued, sum((calc.total for _, calc in accrued), ZERO), posted, as_of)
+
+
+def bills(account: Account) -> list[AccountPeriod]:
+    return list(db.session.scalars(select(AccountPeriod).where(AccountPeriod.account_id == account.id)
+                                   .order_by(AccountPeriod.period.desc())))
+
+
+def lines(account: Account, period: date) -> list[Accrual]:
+    return list(db.session.scalars(select(Accrual).where(Accrual.account_id == account.id, Accrual.period == period)
+                                   .order_by(Accrual.resource, Accrual.meter_id, Accrual.zone, Accrual.id)))
+
+
+@dataclass
+class Change:
+    """Why this month differs from the previous one, for one resource."""
+
+    resource: str
+    quantity: Decimal
+    previous_quantity: Decimal
+    amount: Decimal
+    previous_amount: Decimal
+    prices: list[Decimal]
+    previous_prices: list[Decimal]
+    bases: set[str]
+    days: int
+
+    @property
+    def reasons(self) -> list[str]:
+        found = []
+        if self.quantity != self.previous_quantity:
+            found.append("consumption")
+        if set(self.prices) != set(self.previous_prices) and self.previous_prices:
+            found.append("tariff")
+        if self.bases - {"reading"}:
+            found.append("estimate")
+        return found
+
+
+def changes(account: Account, period: date) -> list[Change]:
+    current, earlier = lines(account, period), lines(account, previous_period(period))
+    grouped: dict[str, list[list[Accrual]]] = defaultdict(lambda: [[], []])
+    for line in current:
+        grouped[line.resource][0].append(line)
+    for line in earlier:
+        grouped[line.resource][1].append(line)
+    result = []
+    for resource, (now, before) in grouped.items():
+        result.append(Change(
+            resource, sum((a.quantity for a in now), Decimal(0)), sum((a.quantity for a in before), Decimal(0)),
+            sum((a.amount for a in now), ZERO), sum((a.amount for a in before), ZERO),
+            sorted({a.price for a in now if a.price is not None}),
+            sorted({a.price for a in before if a.price is not None}),
+            {a.basis for a in now}, max((a.days or 0 for a in now), default=0)))
+    return result
+
+
+def payments(account: Account) -> list[LedgerEntry]:
+    return list(db.session.scalars(select(LedgerEntry).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.kind == "payment")
+        .order_by(LedgerEntry.booked_on.desc(), LedgerEntry.id.desc())))
