@@ -1,7 +1,7 @@
 """What a customer sees of their money: balance, bills, debt by period and penalties to date.
 
 Everything is derived from the ledger and the accruals; the dashboard's figures for all of a
-customer's accounts come from three queries whatever the number of accounts.
+customer's accounts come from two queries whatever the number of accounts.
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -12,7 +12,8 @@ from functools import lru_cache
 from sqlalchemy import bindparam, func, select
 
 from app.extensions import db
-from app.models import Account, AccountPeriod, Accrual, KeyRate, LedgerEntry, Meter, MeterReading, PenaltyRateCap, Premises
+from app.models import (Account, AccountAccess, AccountPeriod, Accrual, KeyRate, LedgerEntry, Meter, MeterReading,
+                        PenaltyRateCap, Premises)
 from app.services import ledger, penalties
 from app.services.periods import local_today, previous_period
 
@@ -40,21 +41,48 @@ class LastReading:
 @dataclass
 class Summary:
     balance: Decimal = ZERO
-    last_bill: AccountPeriod | None = None
+    last_bill: "LastBill | None" = None
     meters: list[tuple[MeterCard, LastReading | None]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class AccountCard:
+    id: int
+    number: str
+    holder_name: str
+    address: str
+    is_closed: bool
+    role: str
+
+
+@dataclass(frozen=True)
+class LastBill:
+    period: date
+    charged: Decimal
+    due_date: date
+
+
 @lru_cache(maxsize=1)
-def _summary_queries():
-    """The dashboard's three statements, built once: constructing them costs more than running them."""
-    ids = bindparam("ids", expanding=True)
-    balances = (select(LedgerEntry.account_id, func.sum(LedgerEntry.amount))
-                .where(LedgerEntry.account_id.in_(ids)).group_by(LedgerEntry.account_id))
-    latest = (select(AccountPeriod.account_id, func.max(AccountPeriod.period).label("period"))
-              .where(AccountPeriod.account_id.in_(ids)).group_by(AccountPeriod.account_id).subquery())
-    bills = select(AccountPeriod).join(
-        latest, (AccountPeriod.account_id == latest.c.account_id) & (AccountPeriod.period == latest.c.period))
-    # Plain rows: the newest current reading of each meter.
+def _dashboard_queries():
+    """The dashboard's two statements, built once: constructing them costs more than running them.
+
+    One row per account the user sees, with its balance and latest bill as correlated subqueries,
+    then one row per meter with its newest current reading.
+    """
+    user_id, ids = bindparam("user_id"), bindparam("ids", expanding=True)
+    acc, access, bill = Account.__table__.c, AccountAccess.__table__.c, AccountPeriod.__table__.c
+    balance = (select(func.coalesce(func.sum(LedgerEntry.__table__.c.amount), 0))
+               .where(LedgerEntry.__table__.c.account_id == acc.id).scalar_subquery())
+    newer = AccountPeriod.__table__.alias("newer")
+    latest = (select(func.max(newer.c.period)).where(newer.c.account_id == acc.id)
+              .correlate(Account.__table__).scalar_subquery())
+    accounts = (select(acc.id, acc.number, acc.holder_name, acc.address, acc.is_closed, access.role,
+                       balance.label("balance"), bill.period, bill.charged, bill.due_date)
+                .select_from(Account.__table__)
+                .join(AccountAccess.__table__, access.account_id == acc.id)
+                .outerjoin(AccountPeriod.__table__, (bill.account_id == acc.id) & (bill.period == latest))
+                .where(access.user_id == user_id, access.revoked_at.is_(None))
+                .order_by(access.granted_at, acc.id))
     m, r, p = Meter.__table__.c, MeterReading.__table__.c, Premises.__table__.c
     newest = (select(r.meter_id, func.max(r.period).label("period"))
               .join(Meter.__table__, m.id == r.meter_id).join(Premises.__table__, p.id == m.premises_id)
@@ -64,26 +92,27 @@ def _summary_queries():
               .outerjoin(newest, newest.c.meter_id == m.id)
               .outerjoin(MeterReading.__table__, (r.meter_id == m.id) & r.is_current & (r.period == newest.c.period))
               .where(p.account_id.in_(ids), m.removed_on.is_(None)).order_by(m.id))
-    return balances, bills, meters
+    return accounts, meters
 
 
-def summaries(account_ids: list[int]) -> dict[int, Summary]:
-    result = {account_id: Summary() for account_id in account_ids}
-    if not account_ids:
-        return result
-    balances, bills, meters = _summary_queries()
-    params = {"ids": list(account_ids)}
-    for account_id, balance in db.session.execute(balances, params):
-        result[account_id].balance = Decimal(balance).quantize(Decimal("0.01"))
-    for bill in db.session.scalars(bills, params):
-        result[bill.account_id].last_bill = bill
-    for row in db.session.execute(meters, params):
-        reading = None
-        if row.taken_on is not None:
-            reading = LastReading(row.taken_on, dict(zip(("T1", "T2", "T3")[:row.zones], (row.t1, row.t2, row.t3))))
-        result[row.account_id].meters.append((MeterCard(row.id, row.resource, row.model, row.serial, row.askue),
-                                              reading))
-    return result
+def dashboard(user) -> list[tuple[AccountCard, Summary]]:
+    """The customer's accounts with balance, latest bill and meters, in two queries."""
+    accounts_query, meters_query = _dashboard_queries()
+    cards: list[tuple[AccountCard, Summary]] = []
+    by_id: dict[int, Summary] = {}
+    for row in db.session.execute(accounts_query, {"user_id": user.id}):
+        summary = Summary(balance=Decimal(row.balance).quantize(Decimal("0.01")),
+                          last_bill=LastBill(row.period, row.charged, row.due_date) if row.period else None)
+        cards.append((AccountCard(row.id, row.number, row.holder_name, row.address, row.is_closed, row.role), summary))
+        by_id[row.id] = summary
+    if by_id:
+        for row in db.session.execute(meters_query, {"ids": list(by_id)}):
+            reading = None
+            if row.taken_on is not None:
+                reading = LastReading(row.taken_on, dict(zip(("T1", "T2", "T3")[:row.zones], (row.t1, row.t2, row.t3))))
+            by_id[row.account_id].meters.append(
+                (MeterCard(row.id, row.resource, row.model, row.serial, row.askue), reading))
+    return cards
 
 
 def entries_of(account: Account, until: date | None = None) -> list[LedgerEntry]:

@@ -39,9 +39,8 @@ class ConfirmForm(Form):
 @bp.route("/", methods=["GET"])
 @require("cabinet.use")
 def dashboard():
-    linked = accounts.accounts_of(current_user)
-    return render_template("cabinet/dashboard.html", accounts=linked, form=None if linked else LinkAccountForm(),
-                           summaries=statements.summaries([account.id for account, _ in linked]),
+    cards = statements.dashboard(current_user)
+    return render_template("cabinet/dashboard.html", cards=cards, form=None if cards else LinkAccountForm(),
                            resources=RESOURCES)
 
 
