@@ -3,6 +3,7 @@ from app.models.accounts import OWNER, REPRESENTATIVE, Account, AccountAccess
 from app.models.audit import AuditEvent
 from app.models.billing import (AccountPeriod, Accrual, BillingPeriod, ConsumptionNorm, DueDateRule, KeyRate,
                                 LedgerEntry, PenaltyRateCap, Tariff)
+from app.models.cases import Case, CaseDocument, CaseEvent, CaseNumberCounter, HumanTask, ProcessDefinition
 from app.models.metering import Meter, MeterReading, Premises, ZoneHours
 from app.models.users import PersonalAccessToken, StaffGroup, User, UserRole, user_group
 
@@ -10,14 +11,20 @@ __all__ = [
     "AccountPeriod",
     "Accrual",
     "BillingPeriod",
+    "Case",
+    "CaseDocument",
+    "CaseEvent",
+    "CaseNumberCounter",
     "ConsumptionNorm",
     "DueDateRule",
+    "HumanTask",
     "KeyRate",
     "LedgerEntry",
     "Meter",
     "MeterReading",
     "PenaltyRateCap",
     "Premises",
+    "ProcessDefinition",
     "Tariff",
     "ZoneHours",
     "OWNER",

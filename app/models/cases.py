@@ -1,0 +1,128 @@
+"""Process definitions, cases, the human tasks projected from them, and the case timeline.
+
+A definition is stored once per version; a case stores only its own serialized state (no spec), a
+version column for optimistic locking and the time of its next timer, so work queues and the timer
+job are plain indexed queries.
+"""
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.accounts import Account
+from app.models.types import UTCDateTime, utcnow
+from app.models.users import User
+
+
+class ProcessDefinition(db.Model):
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))  # the BPMN process id
+    version: Mapped[int] = mapped_column()
+    name: Mapped[str] = mapped_column(String(200))
+    case_prefix: Mapped[str] = mapped_column(String(10))  # "ТП" in ТП-2026-000123
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(String(300))
+    deployed_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class CaseNumberCounter(db.Model):
+    """The last number given per prefix and year; taken under a row lock so numbers never repeat."""
+
+    __tablename__ = "case_number_counter"
+    prefix: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
+
+
+class Case(db.Model):
+    __tablename__ = "case"
+    __table_args__ = (Index("ix_case_next_timer", "next_timer_at"), Index("ix_case_applicant", "applicant_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    applicant_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | closed | cancelled
+    status_label: Mapped[str] = mapped_column(String(200), default="")
+    opened_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    due_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    next_timer_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(default=1)
+
+    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+    applicant: Mapped[User | None] = relationship()
+    account: Mapped[Account | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class HumanTask(db.Model):
+    """A READY user task of a case, as the work queues and the applicant's page see it."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_queue", "status", "candidate_group", "due_at"),
+        Index("ix_human_task_assignee", "assignee_id", "status"),
+        UniqueConstraint("task_uuid"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    task_uuid: Mapped[str] = mapped_column(String(36))
+    spec: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(200))
+    form_key: Mapped[str | None] = mapped_column(String(80))
+    candidate_group: Mapped[str | None] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(12), default="staff")  # staff | applicant
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | done | cancelled
+    due_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    case: Mapped[Case] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+
+class CaseEvent(db.Model):
+    """The case's timeline: every action with actor, time and the status before and after."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (Index("ix_case_event_case", "case_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(200))
+    to_status: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class CaseDocument(db.Model):
+    """A file on a case: generated (contract, act) or uploaded (a form's attachment). The bytes live
+    in the content-addressed file store under their SHA-256; never under a name the user chose."""
+
+    __tablename__ = "case_document"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # generated | upload
+    title: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+    template: Mapped[str | None] = mapped_column(String(80))
+    template_version: Mapped[str | None] = mapped_column(String(20))
+    visible_to_applicant: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

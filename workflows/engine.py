@@ -1,0 +1,248 @@
+"""The case engine: start a case, complete a task, correlate a message, fire due timers.
+
+Each of these is one transaction that locks the case (SELECT ... FOR UPDATE on PostgreSQL; the
+version column everywhere), loads the workflow from its compact state, acts, runs the engine to the
+next wait, saves the state, projects READY user tasks into `human_task`, and appends timeline events.
+Two people completing the same task: the second finds the task done and gets "already done by X".
+"""
+import contextvars
+import json
+from datetime import datetime, timezone
+
+from flask_babel import lazy_gettext as _l
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.models import Case, CaseEvent, CaseNumberCounter, HumanTask
+from app.models.types import utcnow
+from app.services import audit
+from app.services.errors import Conflict, InvalidInput, NotFound
+from workflows import definitions, handlers, properties, sandbox, state
+from workflows.deadlines import due_after
+
+_current_case: contextvars.ContextVar = contextvars.ContextVar("current_case")
+
+
+class CaseScriptEngine(PythonScriptEngine):
+    """The sandbox for conditions and scripts, plus service tasks dispatched to our named handlers."""
+
+    def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
+        handler = handlers.REGISTRY.get(operation_name or "")
+        if handler is None:
+            raise WorkflowException(f"no handler {operation_name!r}", task_spec=task.task_spec)
+        result = handler(_current_case.get(), task) or {}
+        return json.dumps(result, default=str)
+
+
+def _script_engine() -> CaseScriptEngine:
+    return CaseScriptEngine(environment=sandbox.SandboxedEnvironment())
+
+
+# --- numbering --------------------------------------------------------------------------------------
+
+def next_number(prefix: str, year: int) -> str:
+    counter = db.session.scalar(select(CaseNumberCounter).where(
+        CaseNumberCounter.prefix == prefix, CaseNumberCounter.year == year).with_for_update())
+    if counter is None:
+        counter = CaseNumberCounter(prefix=prefix, year=year, last=0)
+        db.session.add(counter)
+    counter.last += 1
+    db.session.flush()
+    return f"{prefix}-{year}-{counter.last:06d}"
+
+
+# --- loading and saving -----------------------------------------------------------------------------
+
+def _load(case: Case) -> BpmnWorkflow:
+    parsed = definitions.specs(case.definition_id, case.definition.sha256)
+    return state.load(case.state, parsed.spec, parsed.subprocess_specs, _script_engine())
+
+
+def _lock(case_id: int) -> Case:
+    case = db.session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    if case is None:
+        raise NotFound(_l("No such case."))
+    return case
+
+
+def _advance(case: Case, workflow: BpmnWorkflow, actor) -> None:
+    """Run to the next wait, save, and bring the projections (tasks, status, timer) up to date."""
+    token = _current_case.set(case)
+    try:
+        workflow.do_engine_steps()
+        workflow.refresh_waiting_tasks()
+        workflow.do_engine_steps()
+    finally:
+        _current_case.reset(token)
+    case.state = state.dump(workflow)
+    _project_tasks(case, workflow)
+    _update_status(case, workflow, actor)
+    case.next_timer_at = _next_timer(workflow)
+
+
+def _project_tasks(case: Case, workflow: BpmnWorkflow) -> None:
+    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    open_rows = {row.task_uuid: row for row in db.session.scalars(
+        select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "open"))}
+    for uuid, row in open_rows.items():
+        if uuid not in ready:  # gone without being completed here: cancelled by the process
+            row.status, row.completed_at = "cancelled", utcnow()
+    for uuid, task in ready.items():
+        if uuid in open_rows:
+            continue
+        props = properties.of(task.task_spec)
+        db.session.add(HumanTask(
+            case_id=case.id, task_uuid=uuid, spec=task.task_spec.name,
+            title=task.task_spec.bpmn_name or task.task_spec.name, form_key=props.form_key,
+            candidate_group=props.candidate_group if props.actor == "staff" else None, actor=props.actor,
+            due_at=due_after(utcnow(), props.sla_days) if props.sla_days else None))
+
+
+def _label(task_spec) -> str | None:
+    return properties.of(task_spec).status_label
+
+
+def _update_status(case: Case, workflow: BpmnWorkflow, actor) -> None:
+    before = case.status_label
+    if workflow.is_completed():
+        ended = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if type(t.task_spec).__name__ == "EndEvent"]
+        label = next((_label(t.task_spec) for t in reversed(ended) if _label(t.task_spec)), None)
+        case.status, case.closed_at = "closed", case.closed_at or utcnow()
+        case.status_label = label or str(_l("Completed"))
+    else:
+        waiting = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+        label = next((_label(t.task_spec) for t in waiting if _label(t.task_spec)), None)
+        case.status_label = label or before or str(_l("In progress"))
+    if case.status_label != before:
+        _event(case, "status", actor, from_status=before or None, to_status=case.status_label)
+
+
+def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
+    moments = []
+    for pending in workflow.waiting_events():
+        value = pending.value
+        if "Timer" not in pending.event_type and "Duration" not in pending.event_type:
+            continue
+        if isinstance(value, dict):
+            value = value.get("next")
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            continue
+        moments.append(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+    return min(moments) if moments else None
+
+
+def _event(case: Case, kind: str, actor, **fields) -> None:
+    details = fields.pop("details", {})
+    db.session.add(CaseEvent(case_id=case.id, kind=kind, actor_id=getattr(actor, "id", None), details=details,
+                             **fields))
+
+
+def _commit(case: Case) -> None:
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(_l("The case was changed by someone else at the same moment. Reload the page.")) from None
+
+
+# --- the public steps -------------------------------------------------------------------------------
+
+def start_case(process_key: str, applicant=None, account=None, data: dict | None = None, actor=None) -> Case:
+    definition = definitions.latest_version(process_key)
+    if definition is None:
+        raise NotFound(_l("There is no such process."))
+    parsed = definitions.specs(definition.id, definition.sha256)
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=_script_engine())
+    now = utcnow()
+    case = Case(number=next_number(definition.case_prefix, now.year), definition=definition,
+                applicant_id=getattr(applicant, "id", None), account_id=getattr(account, "id", None),
+                state="{}", due_at=due_after(now, parsed.sla_days) if parsed.sla_days else None)
+    db.session.add(case)
+    db.session.flush()
+    initial = {**(data or {}), "case_number": case.number, "applicant_id": case.applicant_id,
+               "account_id": case.account_id}
+    for task in workflow.get_tasks(state=TaskState.READY):  # the start task: data flows on from it
+        task.data.update(initial)
+    _event(case, "started", actor or applicant, details={"process": process_key, "version": definition.version})
+    _advance(case, workflow, actor or applicant)
+    audit.record("case.start", actor=actor or applicant, obj=case, details={"number": case.number})
+    _commit(case)
+    return case
+
+
+def complete_task(task_id: int, actor, data: dict) -> Case:
+    """Complete a human task with the form's values. The case row is locked for the whole step."""
+    row = db.session.get(HumanTask, task_id)
+    if row is None:
+        raise NotFound(_l("No such task."))
+    case = _lock(row.case_id)
+    db.session.refresh(row)
+    if row.status != "open":
+        who = row.completed_by.full_name if row.completed_by else str(_l("the process"))
+        raise Conflict(_l("This task is already done by %(who)s.", who=who))
+    workflow = _load(case)
+    task = next((t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == row.task_uuid), None)
+    if task is None:
+        raise Conflict(_l("This task is no longer waiting for anyone. Reload the page."))
+    task.data.update(data)
+    task.run()
+    row.status, row.completed_at, row.completed_by_id = "done", utcnow(), getattr(actor, "id", None)
+    _event(case, "task_completed", actor, details={"task": row.spec, "title": row.title,
+                                                   "fields": sorted(data)})
+    _advance(case, workflow, actor)
+    audit.record("case.task.complete", actor=actor, obj=case, details={"task": row.spec, "human_task": row.id})
+    _commit(case)
+    return case
+
+
+def correlate(case_id: int, message_name: str, payload: dict | None = None, actor=None) -> Case:
+    """Deliver a BPMN message from outside (a payment, an answer of the state system)."""
+    case = _lock(case_id)
+    workflow = _load(case)
+    event = BpmnEvent(MessageEventDefinition(message_name), payload or {})
+    try:
+        workflow.send_event(event)
+    except WorkflowException:
+        raise InvalidInput(_l("The case is not waiting for the message %(name)s.", name=message_name)) from None
+    _event(case, "message", actor, details={"message": message_name})
+    _advance(case, workflow, actor)
+    _commit(case)
+    return case
+
+
+def fire_due_timers(now: datetime | None = None, limit: int = 500) -> int:
+    """Wake only the cases whose next timer is due; each in its own transaction."""
+    now = now or utcnow()
+    due = list(db.session.scalars(select(Case.id).where(Case.next_timer_at <= now, Case.status == "open")
+                                  .order_by(Case.next_timer_at).limit(limit)))
+    fired = 0
+    for case_id in due:
+        case = _lock(case_id)
+        if case.next_timer_at is None or case.next_timer_at > now:
+            db.session.rollback()
+            continue
+        workflow = _load(case)
+        _event(case, "timer", None, details={"due": case.next_timer_at.isoformat()})
+        _advance(case, workflow, None)
+        _commit(case)
+        fired += 1
+    return fired
+
+
+def task_data(case: Case, human_task: HumanTask) -> dict:
+    workflow = _load(case)
+    task = next((t for t in workflow.get_tasks() if str(t.id) == human_task.task_uuid), None)
+    return dict(task.data) if task else {}
+
+
+def case_data(case: Case) -> dict:
+    return state.data_of(case.state)
