@@ -49,7 +49,7 @@ def parse(xml: bytes | str) -> Parsed:
         keys = parser.get_process_ids()
     except (etree.XMLSyntaxError, ValidationException, ValueError) as error:
         raise DefinitionError([("document", f"not a BPMN diagram: {error}")]) from None
-    executable = [k for k in keys if k in parser.process_parsers and parser.process_parsers[k].is_executable()]
+    executable = list(keys)  # get_process_ids lists the executable processes only
     if len(executable) != 1:
         raise DefinitionError([("document", f"expected one executable process, found {len(executable)}")])
     key = executable[0]
@@ -57,7 +57,8 @@ def parse(xml: bytes | str) -> Parsed:
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as error:
-        raise DefinitionError([(getattr(error, "id", None) or "document", str(error).splitlines()[0])]) from None
+        element = getattr(error, "id", None) or getattr(error, "name", None) or "document"
+        raise DefinitionError([(element, str(error).splitlines()[0])]) from None
     starts = [s for s in spec.task_specs.values() if type(s).__name__ == "StartEvent"]
     if not starts:
         raise DefinitionError([(key, "the process has no start event")])

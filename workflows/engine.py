@@ -66,7 +66,7 @@ def _load(case: Case) -> BpmnWorkflow:
 
 
 def _lock(case_id: int) -> Case:
-    case = db.session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    case = db.session.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
     if case is None:
         raise NotFound(_l("No such case."))
     return case
@@ -81,10 +81,11 @@ def _advance(case: Case, workflow: BpmnWorkflow, actor) -> None:
         workflow.do_engine_steps()
     finally:
         _current_case.reset(token)
-    case.state = state.dump(workflow)
+    # Projections first: compaction (in dump) drops finished tasks such as the end event reached.
     _project_tasks(case, workflow)
     _update_status(case, workflow, actor)
     case.next_timer_at = _next_timer(workflow)
+    case.state = state.dump(workflow)
 
 
 def _project_tasks(case: Case, workflow: BpmnWorkflow) -> None:

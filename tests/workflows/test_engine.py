@@ -1,0 +1,173 @@
+"""The case engine on the demo process: start, tasks, gateway, generated documents, timers,
+locking, and what a deploy refuses."""
+import json
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Case, CaseDocument, CaseEvent, HumanTask, ProcessDefinition
+from app.models.types import utcnow
+from app.services.errors import Conflict, NotFound
+from workflows import definitions, engine
+
+DEMO = Path(__file__).resolve().parents[2] / "bpmn" / "demo_meter_replacement.bpmn"
+REQUEST = {"reason": "failure", "phone": "+7 900 111-22-33"}
+
+
+@pytest.fixture
+def demo(app, tmp_path):
+    app.config["FILE_STORE"] = str(tmp_path / "files")
+    definition, created = definitions.deploy(DEMO.read_bytes(), source="test")
+    assert created
+    return definition
+
+
+def open_tasks(case, group=None):
+    db.session.expire_all()
+    query = select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "open")
+    return list(db.session.scalars(query))
+
+
+def test_deploying_the_same_file_twice_keeps_one_version(demo):
+    again, created = definitions.deploy(DEMO.read_bytes(), source="test")
+    assert (again.id, created) == (demo.id, False)
+    changed, created = definitions.deploy(DEMO.read_bytes().replace(b"P3D", b"P4D"), source="test")
+    assert created and changed.version == 2
+
+
+def test_a_case_goes_from_filing_to_the_generated_act(demo, users):
+    applicant, specialist = users.customer(), users.staff("specialist", groups=["metering"])
+    case = engine.start_case("demo_meter_replacement", applicant=applicant, data=REQUEST)
+    assert case.number.startswith(f"ЗМ-{utcnow().year}-") and case.status_label == "Заявка на рассмотрении"
+    [review] = open_tasks(case)
+    assert (review.spec, review.candidate_group, review.form_key, review.actor) == (
+        "review", "metering", "demo_review", "staff")
+    assert review.due_at is not None and case.next_timer_at is not None
+
+    case = engine.complete_task(review.id, specialist, {"decision": "approve", "visit_date": "2026-12-01",
+                                                        "materials": [{"name": "Счётчик", "quantity": "1"}]})
+    assert case.status_label == "Ждём вашего подтверждения времени визита"
+    [confirm] = open_tasks(case)
+    assert (confirm.spec, confirm.actor, confirm.candidate_group) == ("confirm_visit", "applicant", None)
+    documents = db.session.scalars(select(CaseDocument).where(CaseDocument.case_id == case.id)).all()
+    assert sorted(d.filename.rsplit(".", 1)[1] for d in documents) == ["docx", "pdf"]
+
+    case = engine.complete_task(confirm.id, applicant, {"visit_confirmed": True})
+    assert (case.status, case.status_label) == ("closed", "Визит согласован, акт готов")
+    assert open_tasks(case) == []
+    kinds = [e.kind for e in db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                                .order_by(CaseEvent.id))]
+    assert kinds[0] == "started" and kinds.count("task_completed") == 2 and "status" in kinds
+
+
+def test_rejection_takes_the_default_flow(demo, users):
+    case = engine.start_case("demo_meter_replacement", applicant=users.customer(), data=REQUEST)
+    [review] = open_tasks(case)
+    case = engine.complete_task(review.id, users.staff("specialist"), {"decision": "reject",
+                                                                       "rejection_reason": "Нет доступа"})
+    assert (case.status, case.status_label) == ("closed", "Отказано")
+
+
+def test_the_same_task_completed_twice(demo, users):
+    case = engine.start_case("demo_meter_replacement", applicant=users.customer(), data=REQUEST)
+    [review] = open_tasks(case)
+    first = users.staff("specialist")
+    engine.complete_task(review.id, first, {"decision": "reject", "rejection_reason": "x"})
+    with pytest.raises(Conflict) as refused:
+        engine.complete_task(review.id, users.staff("specialist"), {"decision": "approve"})
+    assert first.full_name in str(refused.value.message)
+
+
+def _age_timers(case, by: timedelta) -> None:
+    """Move the case's pending timers into the past, as if `by` had gone by (the stored state is data)."""
+    stored = json.loads(case.state)
+    for task in stored["tasks"].values():
+        value = task.get("internal_data", {}).get("event_value")
+        if isinstance(value, str):
+            task["internal_data"]["event_value"] = (datetime.fromisoformat(value) - by).isoformat()
+    case.state = json.dumps(stored)
+    case.next_timer_at = case.next_timer_at - by
+    db.session.commit()
+
+
+def test_a_boundary_timer_escalates_without_anyone_acting(demo, users):
+    case = engine.start_case("demo_meter_replacement", applicant=users.customer(), data=REQUEST)
+    assert engine.fire_due_timers() == 0  # nothing is due yet
+    assert case.next_timer_at - utcnow() > timedelta(days=2, hours=23)
+    _age_timers(case, timedelta(days=3, minutes=1))
+    assert engine.fire_due_timers() == 1
+    assert sorted(t.spec for t in open_tasks(case)) == ["escalation", "review"]
+    [escalation] = [t for t in open_tasks(case) if t.spec == "escalation"]
+    assert escalation.candidate_group == "team_lead"
+    db.session.refresh(case)
+    assert case.next_timer_at is None  # the non-interrupting timer has fired; nothing else waits
+    assert "timer" in [e.kind for e in db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id))]
+
+
+def test_an_unknown_process_and_an_unknown_task(app, users):
+    with pytest.raises(NotFound):
+        engine.start_case("nothing", applicant=users.customer())
+    with pytest.raises(NotFound):
+        engine.complete_task(999999, users.staff("specialist"), {})
+
+
+@pytest.mark.parametrize("change, reason", [
+    (b'<spiffworkflow:property name="formKey" value="demo_review" />',
+     b'<spiffworkflow:property name="formKey" value="no_such_form" />'),
+    (b'<spiffworkflow:serviceTaskOperator id="generate_document"', b'<spiffworkflow:serviceTaskOperator id="no_handler"'),
+    (b'decision == "approve"', b'__import__("os").system("id")'),
+    (b'<bpmn:startEvent id="start" name="', b'<bpmn:intermediateThrowEvent id="start" name="'),
+])
+def test_a_broken_diagram_is_refused_with_the_element(app, change, reason):
+    broken = DEMO.read_bytes().replace(change, reason)
+    if b"intermediateThrowEvent" in reason:
+        broken = broken.replace(b"</bpmn:startEvent>", b"</bpmn:intermediateThrowEvent>")
+    with pytest.raises(definitions.DefinitionError) as refused:
+        definitions.deploy(broken, source="test")
+    assert refused.value.problems
+    assert db.session.scalar(select(ProcessDefinition)) is None
+
+
+def test_not_bpmn_at_all(app):
+    for junk in (b"not xml", b"<html><body>hello</body></html>", b""):
+        with pytest.raises(definitions.DefinitionError):
+            definitions.deploy(junk, source="test")
+
+
+def test_two_people_complete_the_same_task_at_once_one_wins(app, demo, users):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are what this shows; SQLite serialises writers by itself")
+    case = engine.start_case("demo_meter_replacement", applicant=users.customer(), data=REQUEST)
+    [review] = open_tasks(case)
+    people = [users.staff("specialist").id, users.staff("specialist").id]
+    barrier, outcomes = threading.Barrier(2), []
+
+    def complete(person_id):
+        with app.app_context():
+            from app.models import User
+
+            person = db.session.get(User, person_id)
+            barrier.wait()
+            try:
+                engine.complete_task(review.id, person, {"decision": "reject", "rejection_reason": "x"})
+                outcomes.append("done")
+            except Conflict as refused:
+                outcomes.append(str(refused.message))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=complete, args=(p,)) for p in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(outcomes) == 2 and outcomes.count("done") == 1
+    assert "Сотрудник Тестовый" in next(o for o in outcomes if o != "done")  # who did it
+    db.session.expire_all()
+    events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                        CaseEvent.kind == "task_completed")).all()
+    assert len(events) == 1

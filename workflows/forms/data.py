@@ -1,0 +1,91 @@
+"""Between a filled-in form and task data: plain JSON values out, WTForms values back in."""
+from datetime import date
+from decimal import Decimal
+
+from workflows.forms.definition import FieldSpec, FormDefinition
+from workflows.forms.files import client_name, has_file, inspect
+
+YES_NO = {"yes": True, "no": False}
+
+
+def values(definition: FormDefinition, form) -> dict:
+    return {spec.name: plain_value(spec, form[spec.name]) for spec in definition.fields}
+
+
+def plain_value(spec: FieldSpec, field):
+    """One field's value as task data: None when left empty, dates ISO, decimals as exact strings."""
+    data = field.data
+    kind = spec.type
+    if kind in ("text", "textarea"):
+        return (data.strip() or None) if isinstance(data, str) else None
+    if kind == "number":
+        return data
+    if kind == "decimal":
+        return format(data, "f") if data is not None else None  # "f": never "1E+2"
+    if kind == "date":
+        return data.isoformat() if data else None
+    if kind == "choice":
+        return data or None
+    if kind == "multichoice":
+        return list(data or [])
+    if kind == "yesno":
+        return YES_NO.get(data)
+    if kind == "file":
+        return _file(data)
+    return [{column.name: plain_value(column, entry.form[column.name]) for column in spec.columns}
+            for entry in field.filled_entries()]
+
+
+def _file(storage) -> dict | None:
+    if not has_file(storage):
+        return None
+    content_type, size = inspect(storage)
+    content = storage.stream.read()
+    storage.stream.seek(0)
+    # The type found by the content check, not the one the browser sent.
+    return {"filename": client_name(storage), "content_type": content_type, "size": size, "data": content}
+
+
+def initial(definition: FormDefinition, data: dict) -> dict:
+    """Stored values converted for `form_class(data=...)`. Files cannot be put back into a file input.
+    A value that no longer fits its field (the form changed since it was stored) is left out rather than
+    breaking the page."""
+    found = {}
+    for spec in definition.fields:
+        if spec.type == "file" or spec.name not in data:
+            continue
+        try:
+            found[spec.name] = _python_value(spec, data[spec.name])
+        except (TypeError, ValueError, ArithmeticError, AttributeError):
+            continue
+    return found
+
+
+def _python_value(spec: FieldSpec, value):
+    if value is None:
+        return None
+    kind = spec.type
+    if kind in ("text", "textarea", "choice"):
+        return _typed(value, str)
+    if kind == "number":
+        if isinstance(value, bool):
+            raise TypeError(value)
+        return _typed(value, int)
+    if kind == "decimal":
+        return Decimal(str(value))
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind == "multichoice":
+        return [_typed(v, str) for v in value]
+    if kind == "yesno":
+        return "yes" if _typed(value, bool) else "no"
+    rows = []
+    for row in value:
+        rows.append({column.name: _python_value(column, row.get(column.name)) for column in spec.columns})
+    return rows
+
+
+def _typed(value, kind: type):
+    if not isinstance(value, kind):
+        raise TypeError(f"{value!r} is not {kind.__name__}")
+    return value
