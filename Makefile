@@ -35,7 +35,7 @@ translations: $(VENV)/.installed $(CATALOGS:.po=.mo)
 
 # Refresh the catalogs after changing user-facing strings, then translate what is new.
 extract: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot --no-location --sort-output app docs_templates
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot --no-location --sort-output app workflows docs_templates
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
 
 .env:
@@ -45,6 +45,7 @@ migrate: setup
 	$(FLASK) db upgrade
 
 demo: migrate
+	$(FLASK) bpmn deploy
 	$(FLASK) seed-demo
 
 run: demo

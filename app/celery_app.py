@@ -46,13 +46,15 @@ def celery_init_app(app: Flask) -> Celery:
         broker_connection_retry_on_startup=True,
         result_expires=3600,
         beat_schedule={
+            # Timers fire within a minute of their due time.
+            "fire-case-timers": {"task": "cases.fire_timers", "schedule": 30.0},
             # The previous month is closed once its reading window and the last day have passed.
             "close-previous-period": {
                 "task": "billing.close_period",
                 "schedule": crontab(minute=0, hour=2, day_of_month=cfg["BILLING_CLOSE_DAY"]),
             },
         },
-        include=["app.tasks.notify", "app.tasks.system", "app.tasks.billing"],
+        include=["app.tasks.notify", "app.tasks.system", "app.tasks.billing", "app.tasks.cases"],
     )
     celery.set_default()
     app.extensions["celery"] = celery

@@ -37,6 +37,7 @@ class Parsed:
     subprocess_specs: dict
     case_prefix: str
     sla_days: int | None
+    start_form: str | None
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -65,7 +66,7 @@ def parse(xml: bytes | str) -> Parsed:
     start = properties.of(starts[0])
     props = (getattr(starts[0], "extensions", {}) or {}).get("properties", {}) or {}
     prefix = props.get("casePrefix") or key[:3].upper()
-    return Parsed(key, spec.description or key, spec, subprocess_specs, prefix, start.sla_days)
+    return Parsed(key, spec.description or key, spec, subprocess_specs, prefix, start.sla_days, start.form_key)
 
 
 def validate(parsed: Parsed, forms: set[str], handlers: set[str], groups: set[str]) -> list[tuple[str, str]]:
@@ -73,6 +74,8 @@ def validate(parsed: Parsed, forms: set[str], handlers: set[str], groups: set[st
     from workflows import sandbox
 
     problems = []
+    if parsed.start_form and parsed.start_form not in forms:
+        problems.append((parsed.key, f"unknown start form {parsed.start_form!r}"))
     for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
         for task_spec in spec.task_specs.values():
             kind = type(task_spec).__name__

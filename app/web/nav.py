@@ -7,6 +7,8 @@ from app import policy
 
 ITEMS = [
     ("cabinet.dashboard", _l("My accounts"), "cabinet.use"),
+    ("cases.my_cases", _l("Applications"), "cabinet.use"),
+    ("tasks.queue", _l("Tasks"), "tasks.work"),
     ("calculators.penalty", _l("Calculators"), None),
     ("staff.home", _l("Workplace"), "staff.home"),
     ("staff.accounts", _l("Accounts"), "accounts.read_any"),

@@ -1,0 +1,193 @@
+"""Cases as people meet them: who may see a case or work a task, the work queues, and turning a
+submitted form into task data (files go to the file store and onto the case as documents)."""
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+
+from app import policy
+from app.extensions import db
+from app.models import AccountAccess, Case, CaseDocument, CaseEvent, HumanTask, User
+from app.models.types import utcnow
+from app.services import audit, file_store
+from app.services.errors import Conflict, Forbidden, NotFound
+from workflows import engine
+
+TEAM_LEAD_GROUP = "team_lead"
+
+
+def can_see_case(user: User, case: Case) -> bool:
+    if policy.has_permission(user, "tasks.work") or policy.has_permission(user, "accounts.read_any"):
+        return True
+    if case.applicant_id == user.id:
+        return True
+    return case.account_id is not None and db.session.scalar(select(AccountAccess.id).where(
+        AccountAccess.account_id == case.account_id, AccountAccess.user_id == user.id,
+        AccountAccess.revoked_at.is_(None))) is not None
+
+
+def case_for(user: User, number: str) -> Case:
+    case = db.session.scalar(select(Case).where(Case.number == number))
+    if case is None or not can_see_case(user, case):
+        if case is not None:
+            audit.record("access.denied", actor=user, obj=case, outcome="denied", commit=True)
+        raise NotFound(_l("No such case among yours."))
+    return case
+
+
+def cases_of(user: User) -> list[Case]:
+    accounts = select(AccountAccess.account_id).where(AccountAccess.user_id == user.id,
+                                                      AccountAccess.revoked_at.is_(None))
+    return list(db.session.scalars(select(Case).where(
+        or_(Case.applicant_id == user.id, Case.account_id.in_(accounts))).order_by(Case.opened_at.desc())))
+
+
+def groups_of(user: User) -> set[str]:
+    groups = {g.code for g in user.groups}
+    if policy.TEAM_LEAD in user.roles:
+        groups.add(TEAM_LEAD_GROUP)
+    return groups
+
+
+def may_work(user: User, task: HumanTask) -> bool:
+    """A staff task: its assignee, or anyone of its group while it is unassigned; leads and admins always."""
+    if task.actor != "staff" or not policy.has_permission(user, "tasks.work") and policy.ADMIN not in user.roles:
+        return False
+    if policy.has_permission(user, "tasks.reassign"):
+        return True
+    if task.assignee_id is not None:
+        return task.assignee_id == user.id
+    return task.candidate_group is None or task.candidate_group in groups_of(user)
+
+
+def queue(user: User, scope: str = "mine", process: str | None = None, overdue: bool = False,
+          due_within_days: int | None = None, limit: int = 200) -> list[HumanTask]:
+    query = select(HumanTask).join(Case).where(HumanTask.status == "open", HumanTask.actor == "staff")
+    if scope == "mine":
+        query = query.where(HumanTask.assignee_id == user.id)
+    elif scope == "groups":
+        query = query.where(HumanTask.candidate_group.in_(groups_of(user)))
+    elif not policy.has_permission(user, "tasks.reassign"):
+        raise Forbidden(_l("Only team leads see every queue."))
+    if process:
+        query = query.join(Case.definition).where(Case.definition.has(key=process))
+    now = utcnow()
+    if overdue:
+        query = query.where(HumanTask.due_at < now)
+    if due_within_days is not None:
+        query = query.where(HumanTask.due_at <= now + timedelta(days=due_within_days))
+    return list(db.session.scalars(query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+                                   .limit(limit)))
+
+
+def task_for(user: User, task_id: int) -> HumanTask:
+    task = db.session.get(HumanTask, task_id)
+    if task is None or not can_see_case(user, task.case):
+        raise NotFound(_l("No such task."))
+    return task
+
+
+def claim(user: User, task_id: int) -> HumanTask:
+    task = task_for(user, task_id)
+    if task.status != "open":
+        raise Conflict(_l("This task is already closed."))
+    if task.assignee_id not in (None, user.id):
+        raise Conflict(_l("This task is already taken by %(who)s.", who=task.assignee.full_name))
+    if not may_work(user, task):
+        raise Forbidden(_l("This task belongs to another group."))
+    task.assignee_id = user.id
+    db.session.add(CaseEvent(case_id=task.case_id, kind="task_claimed", actor_id=user.id, details={"task": task.spec}))
+    db.session.commit()
+    return task
+
+
+def unclaim(user: User, task_id: int) -> HumanTask:
+    task = task_for(user, task_id)
+    if task.assignee_id != user.id and not policy.has_permission(user, "tasks.reassign"):
+        raise Forbidden(_l("Only the assignee or a team lead can return a task to the queue."))
+    task.assignee_id = None
+    db.session.add(CaseEvent(case_id=task.case_id, kind="task_unclaimed", actor_id=user.id, details={"task": task.spec}))
+    db.session.commit()
+    return task
+
+
+def assign(lead: User, task_id: int, assignee_id: int) -> HumanTask:
+    if not policy.has_permission(lead, "tasks.reassign"):
+        raise Forbidden(_l("Only team leads reassign tasks."))
+    task = task_for(lead, task_id)
+    assignee = db.session.get(User, assignee_id)
+    if assignee is None or not policy.has_permission(assignee, "tasks.work"):
+        raise NotFound(_l("No such specialist."))
+    before = task.assignee_id
+    task.assignee_id = assignee.id
+    db.session.add(CaseEvent(case_id=task.case_id, kind="task_assigned", actor_id=lead.id,
+                             details={"task": task.spec, "from": before, "to": assignee.id}))
+    audit.record("case.task.assign", actor=lead, obj=task.case, details={"task": task.id, "to": assignee.id})
+    db.session.commit()
+    return task
+
+
+def _store_files(case: Case, user: User, values: dict) -> dict:
+    """File values become documents on the case; the task data keeps a reference, not the bytes."""
+    clean = {}
+    for name, value in values.items():
+        if isinstance(value, dict) and "data" in value:
+            saved = file_store.save(value["data"])
+            document = CaseDocument(case_id=case.id, kind="upload", title=value.get("filename") or name,
+                                    filename=value.get("filename") or name, content_type=value["content_type"],
+                                    size=saved.size, sha256=saved.sha256, created_by_id=user.id)
+            db.session.add(document)
+            db.session.flush()
+            clean[name] = {"document_id": document.id, "filename": document.filename, "sha256": saved.sha256}
+        else:
+            clean[name] = value
+    return clean
+
+
+def complete(user: User, task_id: int, values: dict) -> Case:
+    task = task_for(user, task_id)
+    if task.actor == "applicant":
+        if policy.is_staff(user):
+            raise Forbidden(_l("This step is for the applicant."))
+    elif not may_work(user, task):
+        raise Forbidden(_l("This task belongs to another group."))
+    return engine.complete_task(task.id, user, _store_files(task.case, user, values))
+
+
+def start(user: User, process_key: str, values: dict, account=None) -> Case:
+    """File an application: the start form's values become the case's first data."""
+    files = {name: value for name, value in values.items() if isinstance(value, dict) and "data" in value}
+    data = {name: value for name, value in values.items() if name not in files}
+    saved = {name: (file_store.save(value["data"]), value) for name, value in files.items()}
+    data.update({name: {"filename": value.get("filename") or name, "sha256": stored.sha256}
+                 for name, (stored, value) in saved.items()})
+    case = engine.start_case(process_key, applicant=user, account=account, data=data)
+    for name, (stored, value) in saved.items():
+        db.session.add(CaseDocument(case_id=case.id, kind="upload", title=value.get("filename") or name,
+                                    filename=value.get("filename") or name, content_type=value["content_type"],
+                                    size=stored.size, sha256=stored.sha256, created_by_id=user.id))
+    db.session.commit()
+    return case
+
+
+def timeline(case: Case) -> list[CaseEvent]:
+    return list(db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+
+
+def documents(case: Case, user: User) -> list[CaseDocument]:
+    query = select(CaseDocument).where(CaseDocument.case_id == case.id).order_by(CaseDocument.id)
+    if not policy.is_staff(user):
+        query = query.where(CaseDocument.visible_to_applicant)
+    return list(db.session.scalars(query))
+
+
+def document_for(user: User, case: Case, document_id: int) -> CaseDocument:
+    document = db.session.get(CaseDocument, document_id)
+    if document is None or document.case_id != case.id or (not document.visible_to_applicant and not policy.is_staff(user)):
+        raise NotFound(_l("No such document."))
+    return document
+
+
+def open_tasks(case: Case) -> list[HumanTask]:
+    return list(db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "open")
+                                   .order_by(HumanTask.id)))
