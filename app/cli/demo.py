@@ -70,7 +70,29 @@ def seed() -> dict:
                 db.session.add(AccountAccess(account=account, user_id=user.id, role=role))
     db.session.commit()
     created["meters"] = demo_billing.seed()
+    created["cases"] = _cases()
     return created
+
+
+def _cases() -> int:
+    """Two demo applications: one waiting for the metering group, one waiting for the applicant."""
+    from app.models import Case
+    from app.services import cases
+    from workflows import definitions, engine
+
+    if db.session.scalar(select(Case.id).limit(1)) is not None or definitions.latest_version(
+            "demo_meter_replacement") is None:
+        return 0
+    ivanova = users.by_email("ivanova@example.com")
+    account = db.session.scalar(select(Account).where(Account.number == "1000000001"))
+    request = {"reason": "multizone", "phone": "+7 900 111-22-33"}
+    cases.start(ivanova, "demo_meter_replacement", request, account=account)
+    second = cases.start(ivanova, "demo_meter_replacement", {**request, "reason": "failure"}, account=account)
+    specialist = users.by_email("metering@gridcase.example")
+    [review] = cases.open_tasks(second)
+    engine.complete_task(review.id, specialist, {"decision": "approve", "visit_date": "2026-12-10",
+                                                 "materials": [{"name": "Счётчик Меркурий 206", "quantity": "1"}]})
+    return 2
 
 
 @click.command("seed-demo", help="Load demo users and accounts (idempotent).")

@@ -1,5 +1,7 @@
 """Applications for the applicant: filing a case, following it, and answering what it asks."""
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -75,6 +77,6 @@ def document(number, document_id):
     case = cases.case_for(current_user, number)
     doc = cases.document_for(current_user, case, document_id)
     content = file_store.open_bytes(doc.sha256)
-    disposition = "inline" if doc.content_type == "application/pdf" else "attachment"
-    return Response(content, mimetype=doc.content_type,
-                    headers={"Content-Disposition": f'{disposition}; filename="{doc.filename}"'})
+    # send_file writes a non-ASCII name (case numbers are Cyrillic) as RFC 5987 filename*.
+    return send_file(io.BytesIO(content), mimetype=doc.content_type, download_name=doc.filename,
+                     as_attachment=doc.content_type != "application/pdf")
