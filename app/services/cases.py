@@ -166,7 +166,8 @@ def start(user: User, process_key: str, values: dict, account=None) -> Case:
         db.session.add(CaseDocument(case_id=case.id, kind="upload", title=value.get("filename") or name,
                                     filename=value.get("filename") or name, content_type=value["content_type"],
                                     size=stored.size, sha256=stored.sha256, created_by_id=user.id))
-    db.session.commit()
+    if saved:
+        db.session.commit()
     return case
 
 

@@ -1,0 +1,101 @@
+"""The case engine on PostgreSQL: task completions per second through the service layer (locking,
+state, projections, timeline, audit), the size of a case's state, and whether a task's cost grows
+with the length of the case.
+
+    python -m bench.engine [--cases 200] [--rounds 120]
+
+The throughput runs the demo meter-replacement process (review, then the applicant's confirmation)
+deployed with its document step pointed at the `noop` handler, so that PDF rendering does not stand
+in for the engine; `with_documents_per_s` is the same run with the real document step on 20 cases.
+"""
+import argparse
+import logging
+import statistics
+import time
+from pathlib import Path
+
+import flask_migrate
+
+from bench.support import database_url, ensure_database, report
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "bpmn" / "demo_meter_replacement.bpmn"
+LOOP = Path(__file__).with_name("loop.bpmn")
+
+
+def drive(app, key: str, cases: int, people) -> tuple[int, float, list[int]]:
+    from app.services import cases as case_service
+    from workflows import engine
+
+    applicant, specialist = people
+    completions, started = 0, time.perf_counter()
+    numbers = []
+    for _ in range(cases):
+        case = case_service.start(applicant, key, {"reason": "failure", "phone": "+79000000000"})
+        numbers.append(case.id)
+        for _step in range(2):
+            [task] = case_service.open_tasks(case)
+            values = ({"decision": "approve", "visit_date": "2099-01-10"} if task.actor == "staff"
+                      else {"visit_confirmed": True})
+            actor = specialist if task.actor == "staff" else applicant
+            case = engine.complete_task(task.id, actor, values)
+            completions += 1
+    return completions, time.perf_counter() - started, numbers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=120)
+    args = parser.parse_args()
+    logging.disable(logging.INFO)
+
+    import tempfile
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import Case
+    from tests.factories import UserFactory
+    from workflows import definitions, engine
+    from workflows import state as state_module
+
+    url = database_url()
+    ensure_database(url)
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, FILE_STORE=tempfile.mkdtemp(prefix="bench-files-"))
+    with app.app_context():
+        flask_migrate.downgrade(revision="base")
+        flask_migrate.upgrade()
+        users = UserFactory(app)
+        people = (users.customer(email="bench.applicant@example.com"),
+                  users.staff("specialist", groups=["metering"], email="bench.metering@example.com"))
+        noop_demo = DEMO.read_bytes().replace(b'id="generate_document"', b'id="noop"').replace(
+            b'id="demo_meter_replacement"', b'id="bench_demo"')
+        definitions.deploy(noop_demo, source="bench")
+        definitions.deploy(DEMO.read_bytes(), source="bench")
+        definitions.deploy(LOOP.read_bytes(), source="bench")
+
+        drive(app, "bench_demo", 5, people)  # warm-up: parse and cache the specs, prepare statements
+        completions, seconds, ids = drive(app, "bench_demo", args.cases, people)
+        with_docs, doc_seconds, _ = drive(app, "demo_meter_replacement", 20, people)
+        sizes = [state_module.size(db.session.get(Case, i).state) for i in ids]
+        # A long case: one task per round, timed one by one.
+        from app.services import cases as case_service
+
+        case = engine.start_case("bench_loop", applicant=people[0], data={"rounds": 0, "limit": args.rounds + 5})
+        timings = []
+        for _ in range(args.rounds):
+            [task] = case_service.open_tasks(case)
+            started = time.perf_counter()
+            case = engine.complete_task(task.id, people[1], {"measures": "ok"})
+            timings.append(time.perf_counter() - started)
+        first = statistics.median(timings[1:11])
+        hundredth = statistics.median(timings[95:105])
+        long_state = state_module.size(case.state)
+    print(f"{completions} completions in {seconds:.1f} s over {args.cases} cases; with documents "
+          f"{with_docs / doc_seconds:.1f}/s; long case state after {args.rounds} rounds {long_state / 1024:.1f} KB")
+    report("engine", task_completions_per_s=completions / seconds, state_kb_p50=statistics.median(sizes) / 1024,
+           cost_ratio_task100_vs_task1=round(hundredth / first, 2), with_documents_per_s=with_docs / doc_seconds)
+
+
+if __name__ == "__main__":
+    main()
