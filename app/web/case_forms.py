@@ -14,7 +14,8 @@ def definition(form_key: str):
     return _cache["all"][form_key]
 
 
-def build(form_key: str, data=None):
-    """The form object for a request (bound to the POSTed data when there is any)."""
+def build(form_key: str, formdata=None):
+    """The form object: bound to `formdata` when given (the API), else to the request's POST."""
     spec = definition(form_key)
-    return spec, spec.form_class(str(get_locale()))(data=data)
+    form_class = spec.form_class(str(get_locale()))
+    return spec, form_class(formdata=formdata) if formdata is not None else form_class()

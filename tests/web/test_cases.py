@@ -84,3 +84,34 @@ def test_someone_elses_case_and_a_task_of_another_group(app, demo, users):
     assert 'role="alert"' in refused.get_data(as_text=True)
     db.session.rollback()
     assert db.session.get(HumanTask, task.id).assignee_id is None
+
+
+def test_the_case_api(app, demo, users):
+    applicant = users.customer()
+    specialist = users.staff("specialist", groups=["metering"])
+    as_applicant, as_specialist = Browser(app.test_client()), Browser(app.test_client())
+    as_applicant.login(applicant.email, PASSWORD)
+    as_specialist.login(specialist.email, PASSWORD)
+    bad = as_applicant.api("POST", "/api/v1/cases", json={"process": "demo_meter_replacement",
+                                                         "values": {"reason": "nonsense", "phone": "+79001112233",
+                                                                    "visit_date": "2099-01-01"}})
+    assert bad.status_code == 422 and bad.mimetype == "application/problem+json" and "reason" in bad.get_json()["errors"]
+    made = as_applicant.api("POST", "/api/v1/cases", json={"process": "demo_meter_replacement", "values": {
+        "reason": "failure", "phone": "+79001112233", "visit_date": "2099-01-01"}})
+    assert made.status_code == 201, made.get_json()
+    number = made.get_json()["number"]
+    assert [c["number"] for c in as_applicant.api("GET", "/api/v1/cases").get_json()] == [number]
+
+    [task] = as_specialist.api("GET", "/api/v1/tasks?scope=groups").get_json()
+    assert as_specialist.api("POST", f"/api/v1/tasks/{task['id']}/claim").status_code == 200
+    done = as_specialist.api("POST", f"/api/v1/tasks/{task['id']}/complete",
+                             json={"values": {"decision": "reject", "rejection_reason": "Нет доступа"}})
+    assert done.status_code == 200 and done.get_json()["status"] == "closed", done.get_json()
+    again = as_specialist.api("POST", f"/api/v1/tasks/{task['id']}/complete",
+                              json={"values": {"decision": "reject", "rejection_reason": "x"}})
+    assert again.status_code == 409
+    timeline = as_applicant.api("GET", f"/api/v1/cases/{number}/timeline").get_json()
+    assert timeline[0]["kind"] == "started"
+    stranger = Browser(app.test_client())
+    stranger.login(users.customer().email, PASSWORD)
+    assert stranger.api("GET", f"/api/v1/cases/{number}").status_code == 404

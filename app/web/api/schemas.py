@@ -188,3 +188,57 @@ class EstimateLineSchema(ma.Schema):
     price = ma.fields.Decimal(as_string=True)
     amount = ma.fields.Decimal(as_string=True)
     days = ma.fields.Function(lambda line: line.segment.days)
+
+
+class CaseSchema(ma.Schema):
+    number = ma.fields.String()
+    process = ma.fields.Function(lambda c: c.definition.key)
+    process_name = ma.fields.Function(lambda c: c.definition.name)
+    version = ma.fields.Function(lambda c: c.definition.version)
+    status = ma.fields.String(metadata={"description": "open | closed | cancelled"})
+    status_label = ma.fields.String()
+    opened_at = ma.fields.DateTime()
+    closed_at = ma.fields.DateTime(allow_none=True)
+    due_at = ma.fields.DateTime(allow_none=True)
+    account_id = ma.fields.Integer(allow_none=True)
+
+
+class CaseStartSchema(ma.Schema):
+    process = ma.fields.String(required=True)
+    account_id = ma.fields.Integer(load_default=None, allow_none=True)
+    values = ma.fields.Dict(load_default=dict, metadata={"description": "the start form's fields"})
+
+
+class HumanTaskSchema(ma.Schema):
+    id = ma.fields.Integer()
+    case = ma.fields.Function(lambda t: t.case.number)
+    spec = ma.fields.String()
+    title = ma.fields.String()
+    form_key = ma.fields.String(allow_none=True)
+    candidate_group = ma.fields.String(allow_none=True)
+    actor = ma.fields.String()
+    assignee_id = ma.fields.Integer(allow_none=True)
+    status = ma.fields.String()
+    due_at = ma.fields.DateTime(allow_none=True)
+
+
+class TaskCompleteSchema(ma.Schema):
+    values = ma.fields.Dict(required=True, metadata={"description": "the task form's fields"})
+
+
+class CaseEventSchema(ma.Schema):
+    at = ma.fields.DateTime()
+    kind = ma.fields.String()
+    from_status = ma.fields.String(allow_none=True)
+    to_status = ma.fields.String(allow_none=True)
+    details = ma.fields.Dict()
+
+
+class CaseDocumentSchema(ma.Schema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    filename = ma.fields.String()
+    content_type = ma.fields.String()
+    size = ma.fields.Integer()
+    sha256 = ma.fields.String()
+    created_at = ma.fields.DateTime()
