@@ -48,13 +48,16 @@ def celery_init_app(app: Flask) -> Celery:
         beat_schedule={
             # Timers fire within a minute of their due time.
             "fire-case-timers": {"task": "cases.fire_timers", "schedule": 30.0},
+            "deliver-outbox": {"task": "outbox.deliver_due", "schedule": 15.0},
+            "overdue-digest": {"task": "cases.overdue_digest", "schedule": crontab(minute=0, hour=8)},
             # The previous month is closed once its reading window and the last day have passed.
             "close-previous-period": {
                 "task": "billing.close_period",
                 "schedule": crontab(minute=0, hour=2, day_of_month=cfg["BILLING_CLOSE_DAY"]),
             },
         },
-        include=["app.tasks.notify", "app.tasks.system", "app.tasks.billing", "app.tasks.cases"],
+        include=["app.tasks.notify", "app.tasks.system", "app.tasks.billing", "app.tasks.cases",
+                 "app.tasks.outbox"],
     )
     celery.set_default()
     app.extensions["celery"] = celery

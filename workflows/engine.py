@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from flask_babel import lazy_gettext as _l
 from SpiffWorkflow.bpmn import BpmnEvent
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition  # what SpiffBpmnParser builds
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException

@@ -24,5 +24,24 @@ def noop(case, task) -> dict:
     return {}
 
 
+@handler("post_webhook")
+def post_webhook(case, task) -> dict:
+    """Send the case's data to the URL in the task's `webhook_url` property through the outbox;
+    with a `replyMessage` property the process can wait for the answer as a message."""
+    from workflows import outbox
+
+    props = ((getattr(task.task_spec, "extensions", None) or {}).get("properties") or {})
+    row = outbox.enqueue(case, "http.post", {"url": props.get("webhookUrl") or task.data.get("webhook_url"),
+                                             "body": {"case": case.number, "data": _jsonable(task.data)}},
+                         reply_message=props.get("replyMessage"))
+    return {"outbox_id": row.id}
+
+
+def _jsonable(data: dict) -> dict:
+    import json
+
+    return json.loads(json.dumps(data, default=str))
+
+
 # Handlers in their own modules register themselves on import.
 from workflows import documents_handler  # noqa: E402,F401

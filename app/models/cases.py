@@ -126,3 +126,24 @@ class CaseDocument(db.Model):
     visible_to_applicant: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class OutboxMessage(db.Model):
+    """A call to an outside system, written in the same transaction as the case step that decided
+    it, and delivered afterwards by a Celery job with retries. One that keeps failing becomes an
+    incident that an administrator can retry: the case is never lost."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(60))  # the deliverer's name
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    reply_message: Mapped[str | None] = mapped_column(String(80))  # BPMN message correlated with the answer
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | sent | incident
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[object | None] = mapped_column(UTCDateTime(), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[object | None] = mapped_column(UTCDateTime())

@@ -192,3 +192,47 @@ def document_for(user: User, case: Case, document_id: int) -> CaseDocument:
 def open_tasks(case: Case) -> list[HumanTask]:
     return list(db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "open")
                                    .order_by(HumanTask.id)))
+
+
+def overdue_digest(now=None) -> dict[int, list[HumanTask]]:
+    """Overdue open staff tasks per specialist: their own, and for group tasks nobody has taken, every
+    member of the group, so nothing overdue goes unseen."""
+    from app.models import StaffGroup, user_group
+
+    now = now or utcnow()
+    late = list(db.session.scalars(select(HumanTask).where(HumanTask.status == "open", HumanTask.actor == "staff",
+                                                           HumanTask.due_at < now).order_by(HumanTask.due_at)))
+    digest: dict[int, list[HumanTask]] = {}
+    for task in late:
+        if task.assignee_id:
+            people = [task.assignee_id]
+        elif task.candidate_group == TEAM_LEAD_GROUP:
+            people = list(db.session.scalars(select(User.id).join(User.role_rows).where(
+                User.role_rows.any(role=policy.TEAM_LEAD))))
+        else:
+            people = list(db.session.scalars(select(user_group.c.user_id).join(
+                StaffGroup, StaffGroup.id == user_group.c.group_id).where(StaffGroup.code == task.candidate_group)))
+        for person in people:
+            digest.setdefault(person, []).append(task)
+    return digest
+
+
+def send_overdue_digest(now=None) -> int:
+    """The daily letter to each specialist with their overdue work."""
+    from flask import render_template
+    from flask_babel import force_locale
+
+    from app.tasks import enqueue
+    from app.tasks.notify import send_email
+
+    sent = 0
+    for user_id, tasks in overdue_digest(now).items():
+        user = db.session.get(User, user_id)
+        if user is None or user.is_blocked:
+            continue
+        with force_locale(user.locale or "ru"):
+            text = render_template("email/overdue.txt", user=user, tasks=tasks)
+        subject, _, body = text.partition("\n\n")
+        enqueue(send_email, user.email, subject.strip(), body.strip() + "\n")
+        sent += 1
+    return sent

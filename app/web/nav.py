@@ -1,5 +1,5 @@
 """The navigation bar: each item names the permission it needs, so a role sees only its own pages."""
-from flask import request
+from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -15,12 +15,15 @@ ITEMS = [
     ("staff.billing_periods", _l("Billing"), "billing.manage"),
     ("admin.users", _l("Users"), "users.manage"),
     ("admin.audit", _l("Audit log"), "audit.read"),
+    ("admin.incidents", _l("Incidents"), "audit.read"),
 ]
 
 
 def init_app(app) -> None:
     @app.context_processor
     def _nav():
+        if not has_request_context():  # letters rendered by Celery or the CLI have no navigation
+            return {}
         items = [(endpoint, label, request.endpoint == endpoint) for endpoint, label, permission in ITEMS
                  if permission is None or policy.has_permission(current_user, permission)]
         return {"nav_items": items, "policy": policy}

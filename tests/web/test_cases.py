@@ -115,3 +115,14 @@ def test_the_case_api(app, demo, users):
     stranger = Browser(app.test_client())
     stranger.login(users.customer().email, PASSWORD)
     assert stranger.api("GET", f"/api/v1/cases/{number}").status_code == 404
+
+
+def test_admin_sees_a_cases_history_and_state(app, demo, users, client):
+    from app.services import cases
+
+    case = cases.start(users.customer(), "demo_meter_replacement", {"reason": "failure", "phone": "+79001112233"})
+    admin = users.staff("admin")
+    client.login(admin.email, PASSWORD)
+    page = client.get(f"/admin/cases/{case.number}").get_data(as_text=True)
+    assert "Рассмотреть заявку" in page and "&#34;tasks&#34;" in page
+    assert client.get("/admin/incidents").status_code == 200

@@ -9,7 +9,7 @@ from tests.factories import PASSWORD
 from tests.helpers import location_path
 
 NAV = {"/cabinet/": "customer", "/staff/": "staff", "/staff/accounts": "accounts", "/admin/users": "admin",
-       "/admin/audit": "admin"}
+       "/admin/audit": "admin", "/admin/incidents": "admin"}
 
 
 @pytest.mark.parametrize("role, allowed", [
@@ -18,7 +18,7 @@ NAV = {"/cabinet/": "customer", "/staff/": "staff", "/staff/accounts": "accounts
     ("team_lead", {"/staff/", "/staff/accounts"}),
     ("analyst", {"/staff/"}),
     ("operator", {"/staff/", "/staff/accounts"}),
-    ("admin", {"/staff/", "/staff/accounts", "/admin/users", "/admin/audit"}),
+    ("admin", {"/staff/", "/staff/accounts", "/admin/users", "/admin/audit", "/admin/incidents"}),
 ])
 def test_each_role_reaches_its_pages_only(client, users, role, allowed):
     user = users.customer() if role == "customer" else users.staff(role)

@@ -171,3 +171,16 @@ def test_two_people_complete_the_same_task_at_once_one_wins(app, demo, users):
     events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
                                                         CaseEvent.kind == "task_completed")).all()
     assert len(events) == 1
+
+
+def test_the_daily_digest_lists_overdue_work_to_the_group(demo, users, mailbox):
+    from app.services import cases as case_service
+
+    metering = users.staff("specialist", groups=["metering"], email="late.metering@example.com")
+    users.staff("specialist", groups=["legal"], email="other.group@example.com")
+    case = engine.start_case("demo_meter_replacement", applicant=users.customer(), data=REQUEST)
+    assert case_service.send_overdue_digest() == 0
+    assert case_service.send_overdue_digest(now=utcnow() + timedelta(days=10)) == 1
+    letter = mailbox.last_to(metering.email)
+    assert case.number in letter.get_content()
+    assert all(m["To"] != "other.group@example.com" for m in mailbox.messages())

@@ -116,3 +116,6 @@ def audit():
     rows = db.session.scalars(stmt.limit(PAGE + 1)).all()
     return render_template("admin/audit.html", events=rows[:PAGE], has_more=len(rows) > PAGE,
                            action=action, actor=actor, outcome=outcome)
+
+
+from app.web.admin import cases  # noqa: E402,F401  (views register on bp)
