@@ -236,3 +236,44 @@ def send_overdue_digest(now=None) -> int:
         enqueue(send_email, user.email, subject.strip(), body.strip() + "\n")
         sent += 1
     return sent
+
+
+MESSAGE_MAX = 4000
+ATTACHMENT_MAX_MB = 10
+ATTACHMENT_TYPES = {"application/pdf", "image/png", "image/jpeg"}
+
+
+def post_message(user: User, case: Case, text: str, attachment: tuple[str, bytes] | None = None) -> CaseEvent:
+    """A message on the case between the applicant and the specialists, optionally with a file
+    (PDF, PNG or JPEG, checked by its content)."""
+    from app.services.errors import InvalidInput
+
+    text = (text or "").strip()
+    if not text and attachment is None:
+        raise InvalidInput(_l("Write a message or attach a file."), field="text")
+    if len(text) > MESSAGE_MAX:
+        raise InvalidInput(_l("The message is too long (at most %(n)d characters).", n=MESSAGE_MAX), field="text")
+    if not can_see_case(user, case) or (not policy.is_staff(user) and case.status != "open"):
+        raise Forbidden(_l("Messages can be written while the case is open."))
+    document_id = None
+    if attachment is not None:
+        filename, data = attachment
+        if len(data) > ATTACHMENT_MAX_MB * 1024 * 1024:
+            raise InvalidInput(_l("The file is larger than %(n)d MB.", n=ATTACHMENT_MAX_MB), field="attachment")
+        content_type = file_store.sniff(data)
+        if content_type not in ATTACHMENT_TYPES:
+            raise InvalidInput(_l("Attach a PDF, PNG or JPEG file."), field="attachment")
+        saved = file_store.save(data)
+        safe_name = (filename or "file").replace("/", "_").replace("\\", "_")[-100:]
+        document = CaseDocument(case_id=case.id, kind="upload", title=safe_name, filename=safe_name,
+                                content_type=content_type, size=saved.size, sha256=saved.sha256, created_by_id=user.id)
+        db.session.add(document)
+        db.session.flush()
+        document_id = document.id
+    event = CaseEvent(case_id=case.id, kind="comment", actor_id=user.id,
+                      details={"text": text, "document_id": document_id,
+                               "side": "staff" if policy.is_staff(user) else "applicant"})
+    db.session.add(event)
+    audit.record("case.message", actor=user, obj=case, details={"document_id": document_id})
+    db.session.commit()
+    return event

@@ -61,7 +61,7 @@ def test_a_case_from_filing_to_the_generated_act(browser, live_server, people):
     page.get_by_role("link", name=number).click()
     assert "Ждём вашего подтверждения" in page.locator("#case-status").inner_text()
     page.get_by_label("Да").check()
-    page.get_by_role("button", name="Отправить").click()
+    page.get_by_role("button", name="Отправить", exact=True).click()
     page.get_by_role("status").filter(has_text="ответ получен").wait_for()
     assert "Визит согласован, акт готов" in page.locator("#case-status").inner_text()
 

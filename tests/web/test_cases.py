@@ -126,3 +126,27 @@ def test_admin_sees_a_cases_history_and_state(app, demo, users, client):
     page = client.get(f"/admin/cases/{case.number}").get_data(as_text=True)
     assert "Рассмотреть заявку" in page and "&#34;tasks&#34;" in page
     assert client.get("/admin/incidents").status_code == 200
+
+
+def test_messages_between_the_applicant_and_the_specialist(app, demo, users):
+    import io
+
+    from app.services import cases
+
+    applicant, specialist = users.customer(), users.staff("specialist", groups=["metering"])
+    case = cases.start(applicant, "demo_meter_replacement", {"reason": "failure", "phone": "+79001112233"})
+    as_applicant, as_specialist = Browser(app.test_client()), Browser(app.test_client())
+    as_applicant.login(applicant.email, PASSWORD)
+    as_specialist.login(specialist.email, PASSWORD)
+    token = as_applicant.csrf(f"/cases/{case.number}")
+    sent = as_applicant.post(f"/cases/{case.number}/messages", data={
+        "csrf_token": token, "text": "Счётчик в подвале, ключ у консьержа",
+        "attachment": (io.BytesIO(b"%PDF-1.4 test"), "plan.pdf")}, content_type="multipart/form-data")
+    assert sent.status_code == 302
+    fake = as_applicant.post(f"/cases/{case.number}/messages", data={
+        "csrf_token": token, "text": "", "attachment": (io.BytesIO(b"MZ not a pdf"), "virus.pdf")},
+        content_type="multipart/form-data", follow_redirects=True)
+    assert 'role="alert"' in fake.get_data(as_text=True)
+    task = cases.open_tasks(case)[0]
+    page = as_specialist.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "ключ у консьержа" in page and "Вложенный файл" in page

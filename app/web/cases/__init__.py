@@ -80,3 +80,21 @@ def document(number, document_id):
     # send_file writes a non-ASCII name (case numbers are Cyrillic) as RFC 5987 filename*.
     return send_file(io.BytesIO(content), mimetype=doc.content_type, download_name=doc.filename,
                      as_attachment=doc.content_type != "application/pdf")
+
+
+@bp.post("/<number>/messages")
+@login_required
+def message(number):
+    case = cases.case_for(current_user, number)
+    upload = request.files.get("attachment")
+    attachment = (upload.filename, upload.read()) if upload and upload.filename else None
+    try:
+        cases.post_message(current_user, case, request.form.get("text", ""), attachment)
+    except ServiceError as error:
+        flash(str(error.message), "danger")
+    else:
+        flash(_("The message is sent."), "success")
+    back = request.form.get("back") or ""
+    if back.startswith("/tasks/"):
+        return redirect(back)
+    return redirect(url_for("cases.show", number=case.number))
