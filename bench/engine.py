@@ -4,11 +4,13 @@ with the length of the case.
 
     python -m bench.engine [--cases 200] [--rounds 120]
 
-The throughput runs the demo meter-replacement process (review, then the applicant's confirmation)
+The throughput runs --workers processes side by side, as web and Celery workers do, each starting
+and driving its own cases of the demo meter-replacement process (review, then the applicant's confirmation)
 deployed with its document step pointed at the `noop` handler, so that PDF rendering does not stand
 in for the engine; `with_documents_per_s` is the same run with the real document step on 20 cases.
 """
 import argparse
+import multiprocessing
 import logging
 import statistics
 import time
@@ -43,10 +45,30 @@ def drive(app, key: str, cases: int, people) -> tuple[int, float, list[int]]:
     return completions, time.perf_counter() - started, numbers
 
 
+def _worker(args) -> tuple[int, float, float, list[int]]:
+    """One driving process: its own app, connections and cases, as a Celery or web worker would."""
+    url, cases, files, start_at = args
+    logging.disable(logging.INFO)
+    from app import create_app
+    from app.extensions import db
+    from app.models import User
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, FILE_STORE=files)
+    with app.app_context():
+        people = (db.session.scalar(db.select(User).where(User.email == "bench.applicant@example.com")),
+                  db.session.scalar(db.select(User).where(User.email == "bench.metering@example.com")))
+        drive(app, "bench_demo", 3, people)  # warm-up in this process
+        time.sleep(max(0.0, start_at - time.time()))  # all processes start driving together
+        began = time.time()
+        completions, _seconds, ids = drive(app, "bench_demo", cases, people)
+        return completions, began, time.time(), ids
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=120)
+    parser.add_argument("--workers", type=int, default=4, help="driving processes, each on its own cases")
     args = parser.parse_args()
     logging.disable(logging.INFO)
 
@@ -74,8 +96,15 @@ def main() -> None:
         definitions.deploy(DEMO.read_bytes(), source="bench")
         definitions.deploy(LOOP.read_bytes(), source="bench")
 
-        drive(app, "bench_demo", 5, people)  # warm-up: parse and cache the specs, prepare statements
-        completions, seconds, ids = drive(app, "bench_demo", args.cases, people)
+        db.session.commit()
+        files = app.config["FILE_STORE"]
+        with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
+            share = max(1, args.cases // args.workers)
+            start_at = time.time() + 15  # after every process has started and warmed up
+            results = pool.map(_worker, [(url, share, files, start_at)] * args.workers)
+        completions = sum(r[0] for r in results)
+        seconds = max(r[2] for r in results) - min(r[1] for r in results)
+        ids = [i for r in results for i in r[3]]
         with_docs, doc_seconds, _ = drive(app, "demo_meter_replacement", 20, people)
         sizes = [state_module.size(db.session.get(Case, i).state) for i in ids]
         # A long case: one task per round, timed one by one.
@@ -91,7 +120,8 @@ def main() -> None:
         first = statistics.median(timings[1:11])
         hundredth = statistics.median(timings[95:105])
         long_state = state_module.size(case.state)
-    print(f"{completions} completions in {seconds:.1f} s over {args.cases} cases; with documents "
+    print(f"{completions} completions in {seconds:.1f} s over {len(ids)} cases by {args.workers} processes "
+          f"; with documents "
           f"{with_docs / doc_seconds:.1f}/s; long case state after {args.rounds} rounds {long_state / 1024:.1f} KB")
     report("engine", task_completions_per_s=completions / seconds, state_kb_p50=statistics.median(sizes) / 1024,
            cost_ratio_task100_vs_task1=round(hundredth / first, 2), with_documents_per_s=with_docs / doc_seconds)

@@ -3,6 +3,8 @@
 Each of these is one transaction that locks the case (SELECT ... FOR UPDATE on PostgreSQL; the
 version column everywhere), loads the workflow from its compact state, acts, runs the engine to the
 next wait, saves the state, projects READY user tasks into `human_task`, and appends timeline events.
+The timeline (`case_event`: who, when, what, status from and to) is the case's audit trail; the
+security audit log gets refusals and access denials.
 Two people completing the same task: the second finds the task done and gets "already done by X".
 """
 import contextvars
@@ -17,6 +19,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
@@ -48,11 +51,18 @@ def _script_engine() -> CaseScriptEngine:
 # --- numbering --------------------------------------------------------------------------------------
 
 def next_number(prefix: str, year: int) -> str:
-    counter = db.session.scalar(select(CaseNumberCounter).where(
-        CaseNumberCounter.prefix == prefix, CaseNumberCounter.year == year).with_for_update())
+    """The next case number, under a row lock; the year's first case creates the counter row, and two
+    first cases at once are settled by the primary key (the loser finds the winner's row)."""
+    query = select(CaseNumberCounter).where(CaseNumberCounter.prefix == prefix,
+                                            CaseNumberCounter.year == year).with_for_update()
+    counter = db.session.scalar(query)
     if counter is None:
-        counter = CaseNumberCounter(prefix=prefix, year=year, last=0)
-        db.session.add(counter)
+        try:
+            with db.session.begin_nested():
+                db.session.add(CaseNumberCounter(prefix=prefix, year=year, last=0))
+        except IntegrityError:
+            pass
+        counter = db.session.scalar(query)
     counter.last += 1
     db.session.flush()
     return f"{prefix}-{year}-{counter.last:06d}"
@@ -175,7 +185,6 @@ def start_case(process_key: str, applicant=None, account=None, data: dict | None
         task.data.update(initial)
     _event(case, "started", actor or applicant, details={"process": process_key, "version": definition.version})
     _advance(case, workflow, actor or applicant)
-    audit.record("case.start", actor=actor or applicant, obj=case, details={"number": case.number})
     _commit(case)
     return case
 
@@ -200,7 +209,6 @@ def complete_task(task_id: int, actor, data: dict) -> Case:
     _event(case, "task_completed", actor, details={"task": row.spec, "title": row.title,
                                                    "fields": sorted(data)})
     _advance(case, workflow, actor)
-    audit.record("case.task.complete", actor=actor, obj=case, details={"task": row.spec, "human_task": row.id})
     _commit(case)
     return case
 

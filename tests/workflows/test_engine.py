@@ -184,3 +184,30 @@ def test_the_daily_digest_lists_overdue_work_to_the_group(demo, users, mailbox):
     letter = mailbox.last_to(metering.email)
     assert case.number in letter.get_content()
     assert all(m["To"] != "other.group@example.com" for m in mailbox.messages())
+
+
+def test_the_first_cases_of_a_year_filed_at_once_get_different_numbers(app, demo, users):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs concurrent writers")
+    applicants = [users.customer().id for _ in range(4)]
+    barrier, numbers, errors = threading.Barrier(4), [], []
+
+    def file(applicant_id):
+        with app.app_context():
+            from app.models import User
+
+            try:
+                person = db.session.get(User, applicant_id)
+                barrier.wait()
+                numbers.append(engine.start_case("demo_meter_replacement", applicant=person, data=REQUEST).number)
+            except Exception as error:  # noqa: BLE001 — the test reports whatever went wrong
+                errors.append(repr(error))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=file, args=(a,)) for a in applicants]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == [] and len(set(numbers)) == 4
