@@ -191,11 +191,12 @@ def start_case(process_key: str, applicant=None, account=None, data: dict | None
 
 def complete_task(task_id: int, actor, data: dict) -> Case:
     """Complete a human task with the form's values. The case row is locked for the whole step."""
-    row = db.session.get(HumanTask, task_id)
-    if row is None:
+    case_id = db.session.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
+    if case_id is None:
         raise NotFound(_l("No such task."))
-    case = _lock(row.case_id)
-    db.session.refresh(row)
+    case = _lock(case_id)
+    # Read the task only under the case's lock: a completion that won the race is visible now.
+    row = db.session.get(HumanTask, task_id, populate_existing=True)
     if row.status != "open":
         who = row.completed_by.full_name if row.completed_by else str(_l("the process"))
         raise Conflict(_l("This task is already done by %(who)s.", who=who))

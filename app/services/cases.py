@@ -277,3 +277,8 @@ def post_message(user: User, case: Case, text: str, attachment: tuple[str, bytes
     audit.record("case.message", actor=user, obj=case, details={"document_id": document_id})
     db.session.commit()
     return event
+
+
+def open_tasks_of(case_id: int) -> list[HumanTask]:
+    return list(db.session.scalars(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.status == "open")
+                                   .order_by(HumanTask.id)))
