@@ -2,7 +2,7 @@
 state, projections, timeline, audit), the size of a case's state, and whether a task's cost grows
 with the length of the case.
 
-    python -m bench.engine [--cases 200] [--rounds 120]
+    python -m bench.engine [--cases 1200] [--rounds 120] [--workers 4]
 
 The throughput runs --workers processes side by side, as web and Celery workers do, each starting
 and driving its own cases of the demo meter-replacement process (review, then the applicant's confirmation)
@@ -65,7 +65,7 @@ def _worker(args) -> tuple[int, float, float, list[int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--cases", type=int, default=1200)
     parser.add_argument("--rounds", type=int, default=120)
     parser.add_argument("--workers", type=int, default=4, help="driving processes, each on its own cases")
     args = parser.parse_args()
@@ -99,7 +99,7 @@ def main() -> None:
         files = app.config["FILE_STORE"]
         with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
             share = max(1, args.cases // args.workers)
-            start_at = time.time() + 30  # after every process has started, warmed up and filed its cases
+            start_at = time.time() + 45  # after every process has started, warmed up and filed its cases
             results = pool.map(_worker, [(url, share, files, start_at)] * args.workers)
         completions = sum(r[0] for r in results)
         seconds = max(r[2] for r in results) - min(r[1] for r in results)

@@ -92,8 +92,10 @@ def _advance(case: Case, workflow: BpmnWorkflow, actor) -> None:
     finally:
         _current_case.reset(token)
     # Projections first: compaction (in dump) drops finished tasks such as the end event reached.
-    _project_tasks(case, workflow)
-    _update_status(case, workflow, actor)
+    # No flush in between: everything of the step goes to the database in the one flush at commit.
+    with db.session.no_autoflush:
+        _project_tasks(case, workflow)
+        _update_status(case, workflow, actor)
     case.next_timer_at = _next_timer(workflow)
     case.state = state.dump(workflow)
 
@@ -191,10 +193,12 @@ def start_case(process_key: str, applicant=None, account=None, data: dict | None
 
 def complete_task(task_id: int, actor, data: dict) -> Case:
     """Complete a human task with the form's values. The case row is locked for the whole step."""
-    case_id = db.session.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
-    if case_id is None:
+    # One round trip: lock the task's case, found through the task.
+    case = db.session.scalar(select(Case).where(
+        Case.id == select(HumanTask.case_id).where(HumanTask.id == task_id).scalar_subquery())
+        .with_for_update(of=Case))
+    if case is None:
         raise NotFound(_l("No such task."))
-    case = _lock(case_id)
     # Read the task only under the case's lock: a completion that won the race is visible now.
     row = db.session.get(HumanTask, task_id, populate_existing=True)
     if row.status != "open":
