@@ -138,35 +138,45 @@ def test_not_bpmn_at_all(app):
             definitions.deploy(junk, source="test")
 
 
+def at_once(app, user_ids: list[int], action) -> list[str]:
+    """Run `action(user)` for each user in its own thread and session, all released together;
+    returns "ok" or the error's text for each."""
+    barrier, outcomes = threading.Barrier(len(user_ids)), []
+
+    def run(user_id):
+        with app.app_context():
+            from app.models import User
+
+            try:
+                person = db.session.get(User, user_id)
+                barrier.wait()
+                action(person)
+                outcomes.append("ok")
+            except Conflict as refused:
+                outcomes.append(str(refused.message))
+            except Exception as error:  # noqa: BLE001 — the test reports whatever went wrong
+                outcomes.append(repr(error))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(u,)) for u in user_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return outcomes
+
+
 def test_two_people_complete_the_same_task_at_once_one_wins(app, demo, users):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("row locks are what this shows; SQLite serialises writers by itself")
     case = engine.start_case("demo_meter_replacement", applicant=users.customer(), data=REQUEST)
     [review] = open_tasks(case)
     people = [users.staff("specialist").id, users.staff("specialist").id]
-    barrier, outcomes = threading.Barrier(2), []
-
-    def complete(person_id):
-        with app.app_context():
-            from app.models import User
-
-            person = db.session.get(User, person_id)
-            barrier.wait()
-            try:
-                engine.complete_task(review.id, person, {"decision": "reject", "rejection_reason": "x"})
-                outcomes.append("done")
-            except Conflict as refused:
-                outcomes.append(str(refused.message))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=complete, args=(p,)) for p in people]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert len(outcomes) == 2 and outcomes.count("done") == 1
-    assert "Сотрудник Тестовый" in next(o for o in outcomes if o != "done")  # who did it
+    outcomes = at_once(app, people, lambda person: engine.complete_task(
+        review.id, person, {"decision": "reject", "rejection_reason": "x"}))
+    assert len(outcomes) == 2 and outcomes.count("ok") == 1
+    assert "Сотрудник Тестовый" in next(o for o in outcomes if o != "ok")  # who did it
     db.session.expire_all()
     events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
                                                         CaseEvent.kind == "task_completed")).all()
@@ -189,25 +199,7 @@ def test_the_daily_digest_lists_overdue_work_to_the_group(demo, users, mailbox):
 def test_the_first_cases_of_a_year_filed_at_once_get_different_numbers(app, demo, users):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("needs concurrent writers")
-    applicants = [users.customer().id for _ in range(4)]
-    barrier, numbers, errors = threading.Barrier(4), [], []
-
-    def file(applicant_id):
-        with app.app_context():
-            from app.models import User
-
-            try:
-                person = db.session.get(User, applicant_id)
-                barrier.wait()
-                numbers.append(engine.start_case("demo_meter_replacement", applicant=person, data=REQUEST).number)
-            except Exception as error:  # noqa: BLE001 — the test reports whatever went wrong
-                errors.append(repr(error))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=file, args=(a,)) for a in applicants]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert errors == [] and len(set(numbers)) == 4
+    numbers = []
+    outcomes = at_once(app, [users.customer().id for _ in range(4)], lambda person: numbers.append(
+        engine.start_case("demo_meter_replacement", applicant=person, data=REQUEST).number))
+    assert outcomes == ["ok"] * 4 and len(set(numbers)) == 4
