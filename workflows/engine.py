@@ -87,7 +87,7 @@ def _advance(case: Case, workflow: BpmnWorkflow, actor) -> None:
     token = _current_case.set(case)
     try:
         workflow.do_engine_steps()
-        workflow.refresh_waiting_tasks()
+        workflow.refresh_timers()
         workflow.do_engine_steps()
     finally:
         _current_case.reset(token)

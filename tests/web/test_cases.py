@@ -150,3 +150,13 @@ def test_messages_between_the_applicant_and_the_specialist(app, demo, users):
     task = cases.open_tasks(case)[0]
     page = as_specialist.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "ключ у консьержа" in page and "Вложенный файл" in page
+
+
+def test_the_status_line_for_polling(app, demo, users, client):
+    from app.services import cases
+
+    applicant = users.customer()
+    case = cases.start(applicant, "demo_meter_replacement", {"reason": "failure", "phone": "+79001112233"})
+    client.login(applicant.email, PASSWORD)
+    assert "Заявка на рассмотрении" in client.get(f"/cases/{case.number}/status").get_data(as_text=True)
+    assert 'hx-trigger="every 15s"' in client.get(f"/cases/{case.number}").get_data(as_text=True)

@@ -38,7 +38,7 @@ def run(rounds: int, late_every: int, compacted: bool) -> tuple[BpmnWorkflow, li
                     if waiting.task_spec.name == "b_late":
                         past = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()
                         waiting._set_internal_data(event_value=past)
-                workflow.refresh_waiting_tasks()
+                workflow.refresh_timers()
             else:
                 task = next(t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
                             if t.task_spec.name == name)

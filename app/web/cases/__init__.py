@@ -98,3 +98,11 @@ def message(number):
     if back.startswith("/tasks/"):
         return redirect(back)
     return redirect(url_for("cases.show", number=case.number))
+
+
+@bp.get("/<number>/status")
+@login_required
+def status(number):
+    """The status line alone, polled by the case page (htmx) so a change shows without a reload."""
+    case = cases.case_for(current_user, number)
+    return render_template("cases/_status.html", case=case)
