@@ -82,7 +82,7 @@ def _lock(case_id: int) -> Case:
     return case
 
 
-def _advance(case: Case, workflow: BpmnWorkflow, actor) -> None:
+def _advance(case: Case, workflow: BpmnWorkflow, actor, open_rows: list[HumanTask] | None = None) -> None:
     """Run to the next wait, save, and bring the projections (tasks, status, timer) up to date."""
     token = _current_case.set(case)
     try:
@@ -94,16 +94,22 @@ def _advance(case: Case, workflow: BpmnWorkflow, actor) -> None:
     # Projections first: compaction (in dump) drops finished tasks such as the end event reached.
     # No flush in between: everything of the step goes to the database in the one flush at commit.
     with db.session.no_autoflush:
-        _project_tasks(case, workflow)
+        _project_tasks(case, workflow, open_rows)
         _update_status(case, workflow, actor)
     case.next_timer_at = _next_timer(workflow)
     case.state = state.dump(workflow)
 
 
-def _project_tasks(case: Case, workflow: BpmnWorkflow) -> None:
+def _open_rows(case_id: int) -> list[HumanTask]:
+    return list(db.session.scalars(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.status == "open")
+                                   .execution_options(populate_existing=True)))
+
+
+def _project_tasks(case: Case, workflow: BpmnWorkflow, known: list[HumanTask] | None = None) -> None:
+    """`known` are the case's open rows when the caller has them already (read under the lock)."""
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = {row.task_uuid: row for row in db.session.scalars(
-        select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "open"))}
+    rows = known if known is not None else (_open_rows(case.id) if case.id else [])
+    open_rows = {row.task_uuid: row for row in rows if row.status == "open"}
     for uuid, row in open_rows.items():
         if uuid not in ready:  # gone without being completed here: cancelled by the process
             row.status, row.completed_at = "cancelled", utcnow()
@@ -186,7 +192,7 @@ def start_case(process_key: str, applicant=None, account=None, data: dict | None
     for task in workflow.get_tasks(state=TaskState.READY):  # the start task: data flows on from it
         task.data.update(initial)
     _event(case, "started", actor or applicant, details={"process": process_key, "version": definition.version})
-    _advance(case, workflow, actor or applicant)
+    _advance(case, workflow, actor or applicant, [])  # a new case has no tasks yet
     _commit(case)
     return case
 
@@ -199,8 +205,9 @@ def complete_task(task_id: int, actor, data: dict) -> Case:
         .with_for_update(of=Case))
     if case is None:
         raise NotFound(_l("No such task."))
-    # Read the task only under the case's lock: a completion that won the race is visible now.
-    row = db.session.get(HumanTask, task_id, populate_existing=True)
+    # Read the tasks only under the case's lock: a completion that won the race is visible now.
+    open_rows = _open_rows(case.id)
+    row = next((r for r in open_rows if r.id == task_id), None) or db.session.get(HumanTask, task_id)
     if row.status != "open":
         who = row.completed_by.full_name if row.completed_by else str(_l("the process"))
         raise Conflict(_l("This task is already done by %(who)s.", who=who))
@@ -213,7 +220,7 @@ def complete_task(task_id: int, actor, data: dict) -> Case:
     row.status, row.completed_at, row.completed_by_id = "done", utcnow(), getattr(actor, "id", None)
     _event(case, "task_completed", actor, details={"task": row.spec, "title": row.title,
                                                    "fields": sorted(data)})
-    _advance(case, workflow, actor)
+    _advance(case, workflow, actor, open_rows)
     _commit(case)
     return case
 
