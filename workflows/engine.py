@@ -25,7 +25,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.extensions import db
 from app.models import Case, CaseEvent, CaseNumberCounter, HumanTask
 from app.models.types import utcnow
-from app.services import audit
 from app.services.errors import Conflict, InvalidInput, NotFound
 from workflows import definitions, handlers, properties, sandbox, state
 from workflows.deadlines import due_after

@@ -8,10 +8,8 @@ bill printed again later shows the same figures.
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import jinja2
 import segno
 from flask import current_app
 from flask_babel import format_date, format_decimal, get_locale
@@ -20,7 +18,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Account, AccountPeriod, Accrual, LedgerEntry, Meter, Tariff
-from app.services import consumption, ledger
+from app.services import consumption, documents, ledger
 from app.services.errors import NotFound
 from app.services.periods import last_day
 from app.services.resources import RESOURCES, zone_label
@@ -208,17 +206,6 @@ def payment_qr_data_uri(bill: Bill) -> str:
     return qr.svg_data_uri(scale=1, border=4, omitsize=True)
 
 
-def _templates() -> jinja2.Environment:
-    """Flask's Jinja environment (its `_()` and filters) reading the document templates folder."""
-    app = current_app._get_current_object()
-    env = app.extensions.get("gridcase.docs_templates")
-    if env is None:
-        folder = Path(app.root_path).parent / "docs_templates"
-        env = app.jinja_env.overlay(loader=jinja2.FileSystemLoader(folder))
-        app.extensions["gridcase.docs_templates"] = env
-    return env
-
-
 def money(value: Decimal | None) -> str:
     return "" if value is None else format_decimal(value, format="#,##0.00")
 
@@ -234,7 +221,7 @@ def price(value: Decimal | None) -> str:
 def render_html(bill: Bill) -> str:
     cfg = current_app.config
     company = {key.removeprefix("COMPANY_").lower(): cfg[key] for key in cfg if key.startswith("COMPANY_")}
-    return _templates().get_template(TEMPLATE).render(
+    return documents.template_env().get_template(TEMPLATE).render(
         bill=bill, company=company, lang=str(get_locale() or cfg["BABEL_DEFAULT_LOCALE"]),
         period_label=format_date(bill.period, "LLLL yyyy"),
         qr_data_uri=payment_qr_data_uri(bill), qr_size_mm=QR_SIZE_MM, purpose=payment_purpose(bill),
@@ -244,7 +231,4 @@ def render_html(bill: Bill) -> str:
 
 
 def render_pdf(bill: Bill) -> bytes:
-    import weasyprint  # heavy; only the processes that print documents pay for it
-
-    folder = _templates().loader.searchpath[0]
-    return weasyprint.HTML(string=render_html(bill), base_url=str(folder)).write_pdf()
+    return documents.html_to_pdf(render_html(bill))

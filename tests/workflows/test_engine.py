@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Case, CaseDocument, CaseEvent, HumanTask, ProcessDefinition
+from app.models import CaseDocument, CaseEvent, HumanTask, ProcessDefinition
 from app.models.types import utcnow
 from app.services.errors import Conflict, NotFound
 from workflows import definitions, engine
