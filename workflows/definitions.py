@@ -150,10 +150,6 @@ def deploy(xml: bytes | str, source: str, actor=None, comment: str | None = None
     return row, True
 
 
-def deploy_folder(folder: Path = BPMN_FOLDER, actor=None) -> list[tuple[ProcessDefinition, bool]]:
-    return [deploy(path.read_bytes(), source=f"bpmn/{path.name}", actor=actor) for path in sorted(folder.glob("*.bpmn"))]
-
-
 def latest_version(key: str) -> ProcessDefinition | None:
     return db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
                              .order_by(ProcessDefinition.version.desc()).limit(1))
