@@ -21,7 +21,8 @@ class ProcessDefinition(db.Model):
     version: Mapped[int] = mapped_column()
     name: Mapped[str] = mapped_column(String(200))
     case_prefix: Mapped[str] = mapped_column(String(10))  # "ТП" in ТП-2026-000123
-    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # Deferred: every engine step loads the case with its definition, and needs only the id and hash.
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     source: Mapped[str] = mapped_column(String(200))
     comment: Mapped[str | None] = mapped_column(String(300))
