@@ -21,6 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
@@ -83,37 +84,58 @@ def _lock(case_id: int) -> Case:
 
 
 class _Writes:
-    """What a step writes besides the case row: timeline events and the task projection.
+    """What a step writes: the case row, timeline events and the task projection.
 
-    They go out as at most four Core statements when the step ends, rather than through the ORM's
-    unit of work, which costs more CPU than the workflow itself on a hot path run per completion.
+    They go out as a handful of Core statements when the step ends, rather than through the ORM's
+    unit of work, which would cost more CPU than the workflow itself on a path run per completion.
     """
 
     def __init__(self, case: Case):
         self.case = case
         self.events: list[dict] = []
         self.new_tasks: list[dict] = []
-        self.finished: list[dict] = []
+        self.cancelled: list[str] = []
+        self.done: tuple[int, int | None] | None = None
 
     def event(self, kind: str, actor, details: dict | None = None, **fields) -> None:
         self.events.append({"case_id": self.case.id, "at": utcnow(), "actor_id": _actor_id(actor), "kind": kind,
                             "from_status": fields.get("from_status"), "to_status": fields.get("to_status"),
                             "details": details or {}})
 
-    def finish(self, task_id: int, status: str, actor_id: int | None = None) -> None:
-        self.finished.append({"task_id": task_id, "status": status, "completed_by_id": actor_id,
-                              "completed_at": utcnow()})
-
-    def save(self) -> None:
-        tasks, events = HumanTask.__table__, CaseEvent.__table__
-        if self.finished:
-            db.session.execute(update(tasks).where(tasks.c.id == bindparam("task_id")).values(
-                status=bindparam("status"), completed_at=bindparam("completed_at"),
-                completed_by_id=bindparam("completed_by_id")), self.finished)
+    def save(self, changes: dict) -> None:
+        case, now = self.case, utcnow()
+        connection = db.session.connection()
+        if self.done:
+            task_id, actor_id = self.done
+            result = connection.execute(_FINISH_TASK, {"task_id": task_id, "at": now, "by": actor_id})
+            if result.rowcount != 1:  # cannot happen under the case's lock: the projection is out of step
+                raise Conflict(_l("This task is no longer waiting for anyone. Reload the page."))
+        if self.cancelled:  # gone without being completed: cancelled by the process
+            connection.execute(update(_TASKS).where(_TASKS.c.case_id == case.id, _TASKS.c.task_uuid.in_(self.cancelled),
+                                                    _TASKS.c.status == "open")
+                               .values(status="cancelled", completed_at=now))
         if self.new_tasks:
-            db.session.execute(insert(tasks), self.new_tasks)
+            connection.execute(insert(_TASKS), self.new_tasks)
         if self.events:
-            db.session.execute(insert(events), self.events)
+            connection.execute(insert(CaseEvent.__table__), self.events)
+        changes = {"status": case.status, "closed_at": case.closed_at, **changes, "version": case.version + 1}
+        result = connection.execute(_SAVE_CASE, {"case_id": case.id, "old_version": case.version,
+                                                 **{f"new_{key}": value for key, value in changes.items()}})
+        if result.rowcount != 1:
+            raise Conflict(_l("The case was changed by someone else at the same moment. Reload the page."))
+        for key, value in changes.items():  # the object shows what was written, without another UPDATE
+            set_committed_value(case, key, value)
+
+
+# Built once: constructing an UPDATE costs more CPU than running it.
+_TASKS, _CASES = HumanTask.__table__, Case.__table__
+_FINISH_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.status == "open")
+                .values(status="done", completed_at=bindparam("at"), completed_by_id=bindparam("by")))
+_SAVE_CASE = (update(_CASES).where(_CASES.c.id == bindparam("case_id"), _CASES.c.version == bindparam("old_version"))
+              .values({column: bindparam(f"new_{column}") for column in
+                       ("status", "status_label", "closed_at", "next_timer_at", "state", "version")}))
+_LOCK_BY_TASK = (select(Case, HumanTask.task_uuid).join(HumanTask, HumanTask.case_id == Case.id)
+                 .where(HumanTask.id == bindparam("task_id")).with_for_update(of=Case))
 
 
 def _actor_id(actor) -> int | None:
@@ -127,8 +149,14 @@ def _actor_id(actor) -> int | None:
     return getattr(actor, "id", None)
 
 
-def _advance(case: Case, workflow: BpmnWorkflow, writes: _Writes, actor, open_rows: dict[str, int] | None = None) -> None:
-    """Run to the next wait, save, and bring the projections (tasks, status, timer) up to date."""
+def _waiting_for_people(workflow: BpmnWorkflow) -> dict:
+    """READY user tasks by UUID. Between steps these are exactly the case's open `human_task` rows."""
+    return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
+def _advance(case: Case, workflow: BpmnWorkflow, writes: _Writes, actor, before: set[str]) -> None:
+    """Run to the next wait, then save the state and bring the projections (tasks, status, timer) up
+    to date. `before` are the user tasks that were waiting when the step began (their rows are open)."""
     token = _current_case.set(case)
     try:
         workflow.do_engine_steps()
@@ -137,31 +165,18 @@ def _advance(case: Case, workflow: BpmnWorkflow, writes: _Writes, actor, open_ro
     finally:
         _current_case.reset(token)
     # Projections first: compaction (in dump) drops finished tasks such as the end event reached.
-    with db.session.no_autoflush:
-        _project_tasks(case, workflow, writes, open_rows)
-        _update_status(case, workflow, writes, actor)
-    case.next_timer_at = _next_timer(workflow)
-    case.state = state.dump(workflow)
-    writes.save()
+    _project_tasks(case, workflow, writes, before)
+    changes = _status(case, workflow, writes, actor)
+    changes.update(next_timer_at=_next_timer(workflow), state=state.dump(workflow))
+    writes.save(changes)
 
 
-def _open_rows(case_id: int) -> dict[str, int]:
-    """The case's open human tasks, task UUID → row id; read under the case's lock."""
-    tasks = HumanTask.__table__
-    return dict(db.session.execute(select(tasks.c.task_uuid, tasks.c.id)
-                                   .where(tasks.c.case_id == case_id, tasks.c.status == "open")).all())
-
-
-def _project_tasks(case: Case, workflow: BpmnWorkflow, writes: _Writes, open_rows: dict[str, int] | None) -> None:
-    """`open_rows` are the case's open rows when the caller has read them already (under the lock)."""
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    known = open_rows if open_rows is not None else (_open_rows(case.id) if case.id else {})
-    for uuid, row_id in known.items():
-        if uuid not in ready:  # gone without being completed here: cancelled by the process
-            writes.finish(row_id, "cancelled")
+def _project_tasks(case: Case, workflow: BpmnWorkflow, writes: _Writes, before: set[str]) -> None:
+    ready = _waiting_for_people(workflow)
+    writes.cancelled = [uuid for uuid in before if uuid not in ready]
     now = utcnow()
     for uuid, task in ready.items():
-        if uuid in known:
+        if uuid in before:
             continue
         props = properties.of(task.task_spec)
         writes.new_tasks.append({
@@ -176,19 +191,21 @@ def _label(task_spec) -> str | None:
     return properties.of(task_spec).status_label
 
 
-def _update_status(case: Case, workflow: BpmnWorkflow, writes: _Writes, actor) -> None:
+def _status(case: Case, workflow: BpmnWorkflow, writes: _Writes, actor) -> dict:
+    """The case's status columns after the step, and a timeline event when the label changed."""
     before = case.status_label
     if workflow.is_completed():
         ended = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if type(t.task_spec).__name__ == "EndEvent"]
         label = next((_label(t.task_spec) for t in reversed(ended) if _label(t.task_spec)), None)
-        case.status, case.closed_at = "closed", case.closed_at or utcnow()
-        case.status_label = label or str(_l("Completed"))
+        changes = {"status": "closed", "closed_at": case.closed_at or utcnow(),
+                   "status_label": label or str(_l("Completed"))}
     else:
         waiting = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
         label = next((_label(t.task_spec) for t in waiting if _label(t.task_spec)), None)
-        case.status_label = label or before or str(_l("In progress"))
-    if case.status_label != before:
-        writes.event("status", actor, from_status=before or None, to_status=case.status_label)
+        changes = {"status_label": label or before or str(_l("In progress"))}
+    if changes["status_label"] != before:
+        writes.event("status", actor, from_status=before or None, to_status=changes["status_label"])
+    return changes
 
 
 def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
@@ -235,38 +252,38 @@ def start_case(process_key: str, applicant=None, account=None, data: dict | None
         task.data.update(initial)
     writes = _Writes(case)
     writes.event("started", actor or applicant, details={"process": process_key, "version": definition.version})
-    _advance(case, workflow, writes, actor or applicant, {})  # a new case has no tasks yet
+    _advance(case, workflow, writes, actor or applicant, set())
     _commit(case)
     return case
 
 
 def complete_task(task_id: int, actor, data: dict) -> Case:
     """Complete a human task with the form's values. The case row is locked for the whole step."""
-    # One round trip: lock the task's case, found through the task.
-    case = db.session.scalar(select(Case).where(
-        Case.id == select(HumanTask.case_id).where(HumanTask.id == task_id).scalar_subquery())
-        .with_for_update(of=Case))
-    if case is None:
+    # One round trip: lock the task's case (the task's UUID never changes, so reading it here is safe).
+    found = db.session.execute(_LOCK_BY_TASK, {"task_id": task_id}).first()
+    if found is None:
         raise NotFound(_l("No such task."))
-    # Read the tasks only under the case's lock: a completion that won the race is visible now.
-    open_rows = _open_rows(case.id)
-    uuid = next((u for u, row_id in open_rows.items() if row_id == task_id), None)
-    if uuid is None:
-        row = db.session.get(HumanTask, task_id)
-        who = row.completed_by.full_name if row.completed_by else str(_l("the process"))
-        raise Conflict(_l("This task is already done by %(who)s.", who=who))
+    case, uuid = found
+    # The state read under the lock is the truth: a completion that won the race shows here.
     workflow = _load(case)
-    task = next((t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == uuid), None)
+    waiting = _waiting_for_people(workflow)
+    task = waiting.get(uuid) if case.status == "open" else None
     if task is None:
+        row = db.session.get(HumanTask, task_id)
+        if row.status == "cancelled":
+            raise Conflict(_l("This task was cancelled by the process and is no longer needed."))
+        if row.status != "open":
+            who = row.completed_by.full_name if row.completed_by else str(_l("the process"))
+            raise Conflict(_l("This task is already done by %(who)s.", who=who))
         raise Conflict(_l("This task is no longer waiting for anyone. Reload the page."))
     task.data.update(data)
     task.run()
     writes = _Writes(case)
-    writes.finish(open_rows.pop(uuid), "done", _actor_id(actor))
+    writes.done = (task_id, _actor_id(actor))
     writes.event("task_completed", actor, details={"task": task.task_spec.name,
                                                    "title": task.task_spec.bpmn_name or task.task_spec.name,
                                                    "fields": sorted(data)})
-    _advance(case, workflow, writes, actor, open_rows)
+    _advance(case, workflow, writes, actor, set(waiting) - {uuid})
     _commit(case)
     return case
 
@@ -275,6 +292,7 @@ def correlate(case_id: int, message_name: str, payload: dict | None = None, acto
     """Deliver a BPMN message from outside (a payment, an answer of the state system)."""
     case = _lock(case_id)
     workflow = _load(case)
+    before = set(_waiting_for_people(workflow))
     event = BpmnEvent(MessageEventDefinition(message_name), payload or {})
     try:
         workflow.send_event(event)
@@ -282,7 +300,7 @@ def correlate(case_id: int, message_name: str, payload: dict | None = None, acto
         raise InvalidInput(_l("The case is not waiting for the message %(name)s.", name=message_name)) from None
     writes = _Writes(case)
     writes.event("message", actor, details={"message": message_name})
-    _advance(case, workflow, writes, actor)
+    _advance(case, workflow, writes, actor, before)
     _commit(case)
     return case
 
@@ -301,7 +319,7 @@ def fire_due_timers(now: datetime | None = None, limit: int = 500) -> int:
         workflow = _load(case)
         writes = _Writes(case)
         writes.event("timer", None, details={"due": case.next_timer_at.isoformat()})
-        _advance(case, workflow, writes, None)
+        _advance(case, workflow, writes, None, set(_waiting_for_people(workflow)))
         _commit(case)
         fired += 1
     return fired

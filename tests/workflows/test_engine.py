@@ -203,3 +203,17 @@ def test_the_first_cases_of_a_year_filed_at_once_get_different_numbers(app, demo
     outcomes = at_once(app, [users.customer().id for _ in range(4)], lambda person: numbers.append(
         engine.start_case("demo_meter_replacement", applicant=person, data=REQUEST).number))
     assert outcomes == ["ok"] * 4 and len(set(numbers)) == 4
+
+
+def test_a_task_the_process_cancels_leaves_the_queue_and_cannot_be_completed(app, users):
+    definitions.deploy(Path(__file__).with_name("withdrawal.bpmn").read_bytes(), source="test")
+    case = engine.start_case("withdrawal_test", applicant=users.customer())
+    [review] = open_tasks(case)
+    engine.correlate(case.id, "withdrawn")
+    assert open_tasks(case) == []
+    db.session.refresh(review)
+    assert (review.status, review.completed_by_id) == ("cancelled", None)
+    db.session.refresh(case)
+    assert (case.status, case.status_label) == ("closed", "Отозвано")
+    with pytest.raises(Conflict, match="отменена процессом"):
+        engine.complete_task(review.id, users.staff("specialist", groups=["metering"]), {"decision": "approve"})
