@@ -3,13 +3,14 @@ from app.models.accounts import OWNER, REPRESENTATIVE, Account, AccountAccess
 from app.models.audit import AuditEvent
 from app.models.billing import (AccountPeriod, Accrual, BillingPeriod, ConsumptionNorm, DueDateRule, KeyRate,
                                 LedgerEntry, PenaltyRateCap, Tariff)
-from app.models.cases import (Case, CaseDocument, CaseEvent, CaseNumberCounter, HumanTask, OutboxMessage,
+from app.models.cases import (ApplicationDraft, Case, CaseDocument, CaseEvent, CaseNumberCounter, HumanTask, OutboxMessage,
                               ProcessDefinition)
 from app.models.metering import Meter, MeterReading, Premises, ZoneHours
 from app.models.users import PersonalAccessToken, StaffGroup, User, UserRole, user_group
 
 __all__ = [
     "AccountPeriod",
+    "ApplicationDraft",
     "Accrual",
     "BillingPeriod",
     "Case",

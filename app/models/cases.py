@@ -148,3 +148,20 @@ class OutboxMessage(db.Model):
     result: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[object | None] = mapped_column(UTCDateTime())
+
+
+class ApplicationDraft(db.Model):
+    """An application being filled in: kept between the form and the "check your answers" page (and
+    until the applicant comes back), so that nothing typed or attached is lost. Files are already in
+    the file store; the values hold their SHA-256."""
+
+    __tablename__ = "application_draft"
+    __table_args__ = (UniqueConstraint("user_id", "process_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    process_key: Mapped[str] = mapped_column(String(80))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+    values: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    account: Mapped[Account | None] = relationship()

@@ -155,18 +155,27 @@ def complete(user: User, task_id: int, values: dict) -> Case:
 
 
 def start(user: User, process_key: str, values: dict, account=None) -> Case:
-    """File an application: the start form's values become the case's first data."""
-    files = {name: value for name, value in values.items() if isinstance(value, dict) and "data" in value}
+    """File an application: the start form's values become the case's first data. A file comes either
+    as its bytes (`data`, from the API) or already stored (`sha256`, from a draft)."""
+    files = {name: value for name, value in values.items()
+             if isinstance(value, dict) and ("data" in value or "sha256" in value)}
     data = {name: value for name, value in values.items() if name not in files}
-    saved = {name: (file_store.save(value["data"]), value) for name, value in files.items()}
-    data.update({name: {"filename": value.get("filename") or name, "sha256": stored.sha256}
-                 for name, (stored, value) in saved.items()})
+    stored = {}
+    for name, value in files.items():
+        if "data" in value:
+            saved = file_store.save(value["data"])
+            sha256, size = saved.sha256, saved.size
+        else:
+            sha256, size = value["sha256"], value["size"]
+        stored[name] = {"filename": value.get("filename") or name, "content_type": value["content_type"],
+                        "size": size, "sha256": sha256}
+    data.update({name: {"filename": f["filename"], "sha256": f["sha256"]} for name, f in stored.items()})
     case = engine.start_case(process_key, applicant=user, account=account, data=data)
-    for name, (stored, value) in saved.items():
-        db.session.add(CaseDocument(case_id=case.id, kind="upload", title=value.get("filename") or name,
-                                    filename=value.get("filename") or name, content_type=value["content_type"],
-                                    size=stored.size, sha256=stored.sha256, created_by_id=user.id))
-    if saved:
+    for name, f in stored.items():
+        db.session.add(CaseDocument(case_id=case.id, kind="upload", title=f["filename"], filename=f["filename"],
+                                    content_type=f["content_type"], size=f["size"], sha256=f["sha256"],
+                                    created_by_id=user.id))
+    if stored:
         db.session.commit()
     return case
 

@@ -14,8 +14,15 @@ def definition(form_key: str):
     return _cache["all"][form_key]
 
 
-def build(form_key: str, formdata=None):
-    """The form object: bound to `formdata` when given (the API), else to the request's POST."""
+def build(form_key: str, formdata=None, draft_values: dict | None = None):
+    """The form object: bound to `formdata` when given (the API), else to the request's POST, and
+    filled with a draft's answers when there are any. A required file already attached to the draft
+    need not be chosen again."""
     spec = definition(form_key)
     form_class = spec.form_class(str(get_locale()))
-    return spec, form_class(formdata=formdata) if formdata is not None else form_class()
+    if formdata is not None:
+        return spec, form_class(formdata=formdata)
+    form = form_class(data=spec.initial(draft_values)) if draft_values else form_class()
+    for name in form_defs.kept_files(spec, draft_values or {}):
+        form_defs.accept_kept_file(form[name])
+    return spec, form

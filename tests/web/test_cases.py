@@ -29,13 +29,15 @@ def test_filing_working_and_answering_a_case(app, demo, users):
     as_applicant.login(applicant.email, PASSWORD)
     as_specialist.login(specialist.email, PASSWORD)
 
-    bad = as_applicant.submit("/cases/new/demo_meter_replacement", {"account_id": account.id, "reason": "",
-                                                                    "phone": "12"})
+    form = "/cases/new/demo_meter_replacement/form"
+    bad = as_applicant.submit(form, {"account_id": account.id, "reason": "", "phone": "12"})
     assert bad.status_code == 200 and 'aria-invalid="true"' in bad.get_data(as_text=True)
-    filed = as_applicant.submit("/cases/new/demo_meter_replacement", {
+    answered = as_applicant.submit(form, {
         "account_id": account.id, "reason": "failure", "phone": "+7 900 111-22-33", "visit_date": "2099-01-10"})
+    assert location_path(answered) == "/cases/new/demo_meter_replacement/check"
+    filed = as_applicant.submit("/cases/new/demo_meter_replacement/check", {})
     assert filed.status_code == 302, filed.get_data(as_text=True)[:2000]
-    number = unquote(location_path(filed).rsplit("/", 1)[1])
+    number = unquote(location_path(filed).split("/")[2])
     page = as_applicant.get(f"/cases/{number}").get_data(as_text=True)
     assert "Заявка на рассмотрении" in page
 

@@ -8,8 +8,10 @@
 The format is described for analysts in bpmn/forms/README.md; pages render a form with
 app/templates/tasks/_task_form.html.
 """
+from workflows.forms.data import kept_files
 from workflows.forms.definition import FieldSpec, FormDefinition, FormDefinitionError, I18n
 from workflows.forms.loader import load_definition, load_file, load_folder
+from workflows.forms.validators import accept_kept_file
 
-__all__ = ["FieldSpec", "FormDefinition", "FormDefinitionError", "I18n", "load_definition", "load_file",
-           "load_folder"]
+__all__ = ["FieldSpec", "FormDefinition", "FormDefinitionError", "I18n", "accept_kept_file", "kept_files",
+           "load_definition", "load_file", "load_folder"]

@@ -89,3 +89,8 @@ def _typed(value, kind: type):
     if not isinstance(value, kind):
         raise TypeError(f"{value!r} is not {kind.__name__}")
     return value
+
+
+def kept_files(definition: FormDefinition, data: dict) -> list[str]:
+    """The file fields for which `data` (a draft) holds a stored file already."""
+    return [spec.name for spec in definition.fields if spec.type == "file" and isinstance(data.get(spec.name), dict)]

@@ -121,3 +121,10 @@ class FileCheck:
             raise ValidationError(self.type_message)
         if size > self.max_bytes:
             raise ValidationError(self.size_message)
+
+
+def accept_kept_file(field) -> None:
+    """A required file a draft already holds: an empty input now keeps that file, so the field stops
+    being required (for this form object only: the class's validators are left alone)."""
+    field.validators = [Presence(v.message) if isinstance(v, Presence) else v for v in field.validators]
+    field.flags.required = False

@@ -2,11 +2,11 @@
 import io
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 
 from app.policy import require
-from app.services import accounts, cases, file_store
+from app.services import accounts, applications, cases, file_store
 from app.services.errors import ServiceError
 from app.web import case_forms
 from app.web.forms import show_error
@@ -25,28 +25,89 @@ def my_cases():
 @require("cabinet.use")
 def new():
     processes = [definitions.latest_version(key) for key in sorted(definitions.versions())]
-    return render_template("cases/new.html", processes=[p for p in processes if p is not None])
+    locale = str(get_locale())
+    guides = {p.key: g.text(locale) for p in processes if p is not None
+              for g in [applications.guide(p.key)] if g is not None}
+    return render_template("cases/new.html", processes=[p for p in processes if p is not None], guides=guides)
 
 
-@bp.route("/new/<key>", methods=["GET", "POST"])
-@require("cabinet.use")
-def file(key):
+def _process(key):
     definition = definitions.latest_version(key)
     if definition is None:
         abort(404)
-    parsed = definitions.specs(definition.id, definition.sha256)
-    spec, form = case_forms.build(parsed.start_form) if parsed.start_form else (None, None)
+    return definition, definitions.specs(definition.id, definition.sha256)
+
+
+@bp.get("/new/<key>")
+@require("cabinet.use")
+def guide(key):
+    """What the process is, its steps and the documents to have ready; then the form."""
+    definition, _parsed = _process(key)
+    found = applications.guide(key)
+    return render_template("cases/guide.html", definition=definition,
+                           guide=found.text(str(get_locale())) if found else None,
+                           draft=applications.draft_of(current_user, key))
+
+
+@bp.route("/new/<key>/form", methods=["GET", "POST"])
+@require("cabinet.use")
+def file(key):
+    definition, parsed = _process(key)
+    draft = applications.draft_of(current_user, key)
     linked = accounts.accounts_of(current_user)
+    spec, form = None, None
+    if parsed.start_form:
+        spec, form = case_forms.build(parsed.start_form, draft_values=draft.values if draft else None)
     if request.method == "POST" and (form is None or form.validate_on_submit()):
         account = next((a for a, _ in linked if str(a.id) == request.form.get("account_id")), None)
+        applications.save_draft(current_user, key, spec, spec.values(form) if spec else {}, account=account)
+        return redirect(url_for("cases.check", key=key))
+    chosen = request.form.get("account_id") or (str(draft.account_id) if draft and draft.account_id else None)
+    return render_template("cases/file.html", definition=definition, spec=spec, form=form, accounts=linked,
+                           chosen_account=chosen, kept_files=_kept_files(spec, draft))
+
+
+def _kept_files(spec, draft) -> dict:
+    if not spec or not draft:
+        return {}
+    return {name: draft.values[name]["filename"] for name in applications.file_fields(spec)
+            if isinstance(draft.values.get(name), dict)}
+
+
+@bp.route("/new/<key>/check", methods=["GET", "POST"])
+@require("cabinet.use")
+def check(key):
+    """Check your answers, then submit: the case starts only from here."""
+    definition, parsed = _process(key)
+    draft = applications.draft_of(current_user, key)
+    if draft is None:
+        return redirect(url_for("cases.file", key=key))
+    if request.method == "POST":
         try:
-            case = cases.start(current_user, key, spec.values(form) if spec else {}, account=account)
+            case = applications.submit(current_user, key)
         except ServiceError as error:
-            show_error(form, error)
+            flash(str(error.message), "danger")
         else:
-            flash(_("Your application %(number)s is filed.", number=case.number), "success")
-            return redirect(url_for("cases.show", number=case.number))
-    return render_template("cases/file.html", definition=definition, spec=spec, form=form, accounts=linked)
+            return redirect(url_for("cases.filed", number=case.number))
+    spec = case_forms.definition(parsed.start_form) if parsed.start_form else None
+    answers = applications.summary(spec, draft.values, str(get_locale())) if spec else []
+    return render_template("cases/check.html", definition=definition, draft=draft, answers=answers)
+
+
+@bp.post("/new/<key>/discard")
+@require("cabinet.use")
+def discard(key):
+    applications.discard(current_user, key)
+    flash(_("The unfinished application is deleted."), "info")
+    return redirect(url_for("cases.guide", key=key))
+
+
+@bp.get("/<number>/filed")
+@login_required
+def filed(number):
+    """The confirmation: the case number, what happens next and where to follow it."""
+    case = cases.case_for(current_user, number)
+    return render_template("cases/filed.html", case=case, tasks=cases.open_tasks(case))
 
 
 @bp.route("/<number>", methods=["GET", "POST"])
