@@ -5,7 +5,8 @@ the case step, so a crash can lose neither. `deliver_due()` (a Celery beat job, 
 step) hands each due row to its deliverer. Success marks it sent and, when the process waits for an
 answer, correlates `reply_message` back into the case with the deliverer's result. Failure schedules
 a retry with exponential backoff; after MAX_ATTEMPTS the row becomes an incident that an
-administrator can send again.
+administrator can send again. A deliverer raises `Rejected` when the other side refused the call for
+good (the data are wrong, not the line): that is an incident at once, since retrying cannot help.
 """
 from datetime import timedelta
 from typing import Callable
@@ -21,6 +22,10 @@ from app.services import audit
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 30  # 30 s, 1 min, 2 min, 4 min, ...
 DELIVERERS: dict[str, Callable[[dict], dict]] = {}
+
+
+class Rejected(Exception):
+    """The outside system answered, and its answer is no: an incident without further attempts."""
 
 
 def deliverer(kind: str):
@@ -51,7 +56,7 @@ def deliver(message_id: int) -> str:
         result = DELIVERERS[row.kind](dict(row.payload)) or {}
     except Exception as error:  # any failure of the outside call is retried, then an incident
         row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if row.attempts >= MAX_ATTEMPTS:
+        if isinstance(error, Rejected) or row.attempts >= MAX_ATTEMPTS:
             row.status, row.next_attempt_at = "incident", None
             audit.record("outbox.incident", object_type="outbox_message", object_id=row.id,
                          outcome="failed", details={"kind": row.kind, "error": row.last_error[:300]})

@@ -96,3 +96,18 @@ def test_not_before_its_time(deployed, server, users):
     outbox.deliver_due(now=utcnow() + timedelta(seconds=61))  # the retry waits 30 s after the first failure
     outbox.deliver_due(now=utcnow() + timedelta(seconds=62))
     assert pending(case.id).attempts in (2, 3)
+
+
+def test_a_refusal_is_an_incident_at_once(app):
+    def refuse(payload):
+        raise outbox.Rejected("UNKNOWN_APPLICATION: no such application")
+
+    outbox.DELIVERERS["test.refuse"] = refuse
+    try:
+        row = outbox.enqueue(None, "test.refuse", {})
+        db.session.commit()
+        assert outbox.deliver(row.id) == "incident"
+        row = db.session.get(OutboxMessage, row.id)
+        assert row.attempts == 1 and "UNKNOWN_APPLICATION" in row.last_error
+    finally:
+        del outbox.DELIVERERS["test.refuse"]
