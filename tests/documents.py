@@ -1,9 +1,11 @@
-"""Reading generated documents back in tests: PDF text, and the payment QR code on a page."""
+"""Reading generated documents back in tests: PDF and DOCX text, and the payment QR code on a page."""
 import io
 import shutil
 import subprocess
 from pathlib import Path
 
+import docx
+from docx.table import Table
 from pypdf import PdfReader
 
 from tests.conftest import unavailable
@@ -24,6 +26,25 @@ def words(text: str) -> str:
 
 def pdf_text(pdf: bytes) -> str:
     return words(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
+
+
+def docx_text(data: bytes) -> str:
+    """The text of a .docx in reading order: paragraphs and table rows (cells left to right), then the
+    footer."""
+    document = docx.Document(io.BytesIO(data))
+    parts = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            for row in block.rows:
+                cells = []
+                for cell in row.cells:  # a merged cell is listed once per grid column it spans
+                    if not cells or cell._tc is not cells[-1]._tc:
+                        cells.append(cell)
+                parts.append(" ".join(cell.text for cell in cells))
+        else:
+            parts.append(block.text)
+    parts += [p.text for p in document.sections[0].footer.paragraphs]
+    return words(" ".join(parts))
 
 
 def qr_codes(pdf: bytes, folder: Path) -> list[str]:
