@@ -69,6 +69,11 @@ class Config:
     ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 65536)
 
     # Meter readings and estimates (ПП 354): the company's submission window and the average rule.
+    # Meter replacement visits: windows of the working day (local time), visits per window, and how
+    # far ahead (working days, from the second working day after today) applicants may book.
+    VISIT_WINDOWS = tuple(os.environ.get("VISIT_WINDOWS", "09:00-13:00,13:00-17:00").split(","))
+    VISITS_PER_WINDOW = env_int("VISITS_PER_WINDOW", 4)
+    VISIT_DAYS_AHEAD = env_int("VISIT_DAYS_AHEAD", 10)
     READINGS_WINDOW_FIRST_DAY = env_int("READINGS_WINDOW_FIRST_DAY", 15)
     READINGS_WINDOW_LAST_DAY = env_int("READINGS_WINDOW_LAST_DAY", 25)
     # A reading whose consumption exceeds this many times the monthly average asks for confirmation.

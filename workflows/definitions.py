@@ -38,6 +38,7 @@ class Parsed:
     case_prefix: str
     sla_days: int | None
     start_form: str | None
+    start_check: str | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -66,21 +67,27 @@ def parse(xml: bytes | str) -> Parsed:
     start = properties.of(starts[0])
     props = (getattr(starts[0], "extensions", {}) or {}).get("properties", {}) or {}
     prefix = props.get("casePrefix") or key[:3].upper()
-    return Parsed(key, spec.description or key, spec, subprocess_specs, prefix, start.sla_days, start.form_key)
+    return Parsed(key, spec.description or key, spec, subprocess_specs, prefix, start.sla_days, start.form_key,
+                  start.check)
 
 
-def validate(parsed: Parsed, forms: set[str], handlers: set[str], groups: set[str]) -> list[tuple[str, str]]:
+def validate(parsed: Parsed, forms: set[str], handlers: set[str], groups: set[str],
+             checks: set[str] = frozenset()) -> list[tuple[str, str]]:
     """What would fail at run time, found now: unknown forms, handlers and groups, sandbox violations."""
     from workflows import sandbox
 
     problems = []
     if parsed.start_form and parsed.start_form not in forms:
         problems.append((parsed.key, f"unknown start form {parsed.start_form!r}"))
+    if parsed.start_check and parsed.start_check not in checks:
+        problems.append((parsed.key, f"unknown check {parsed.start_check!r}"))
     for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
         for task_spec in spec.task_specs.values():
             kind = type(task_spec).__name__
             element = getattr(task_spec, "bpmn_id", None) or task_spec.name
             props = properties.of(task_spec)
+            if props.check and props.check not in checks:
+                problems.append((element, f"unknown check {props.check!r}"))
             if kind == "UserTask":
                 if not props.form_key:
                     problems.append((element, "a user task needs a formKey"))
@@ -115,14 +122,14 @@ def _conditions(task_spec) -> list[str]:
     return found
 
 
-def known_names() -> tuple[set[str], set[str], set[str]]:
+def known_names() -> tuple[set[str], set[str], set[str], set[str]]:
     from app.models import StaffGroup
     from workflows import forms as form_defs
     from workflows import handlers
 
     forms = set(form_defs.load_folder(BPMN_FOLDER / "forms"))
     groups = set(db.session.scalars(select(StaffGroup.code))) | {"team_lead"}
-    return forms, set(handlers.REGISTRY), groups
+    return forms, set(handlers.REGISTRY), groups, set(handlers.CHECKS)
 
 
 def deploy(xml: bytes | str, source: str, actor=None, comment: str | None = None) -> tuple[ProcessDefinition, bool]:

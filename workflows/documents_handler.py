@@ -40,10 +40,14 @@ def generate_document(case, task) -> dict:
         CaseEvent.case_id == case.id, CaseEvent.kind == "task_completed").order_by(CaseEvent.id.desc()).limit(1))
     specialist = db.session.get(User, specialist_id) if specialist_id else None
     materials, total = _materials(task.data.get("materials"))
-    address = case.account.address if case.account else task.data.get("address", "")
+    data = task.data
+    address = case.account.address if case.account else data.get("object_address") or data.get("address", "")
     context = {
         "case": {"number": case.number, "filed_on": case.opened_at.date(), "address": address},
-        "applicant": {"full_name": applicant.full_name if applicant else ""},
+        # Who the applicant is in law (kind, INN) is what they stated in the application.
+        "applicant": {"full_name": applicant.full_name if applicant else "", "phone": applicant.phone if applicant else "",
+                      "email": applicant.email if applicant else "", "kind": data.get("applicant_kind") or "individual",
+                      "inn": data.get("applicant_inn") or "", "address": data.get("applicant_address") or address},
         "specialist": {"full_name": specialist.full_name if specialist else "", "position": "специалист"},
         "materials": materials, "total": total, "data": dict(task.data),
     }

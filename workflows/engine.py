@@ -27,7 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.extensions import db
 from app.models import Case, CaseEvent, CaseNumberCounter, HumanTask
 from app.models.types import utcnow
-from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from workflows import definitions, handlers, properties, sandbox, state
 from workflows.deadlines import due_after
 
@@ -234,11 +234,26 @@ def _commit(case: Case) -> None:
 
 # --- the public steps -------------------------------------------------------------------------------
 
+def check_start(process_key: str, applicant=None, account=None, data: dict | None = None) -> dict:
+    """Run the process's start check (its `check` property) on an application's values: raises
+    InvalidInput when they cannot be filed, returns what the check adds to the data."""
+    definition = definitions.latest_version(process_key)
+    if definition is None:
+        raise NotFound(_l("There is no such process."))
+    parsed = definitions.specs(definition.id, definition.sha256)
+    if not parsed.start_check:
+        return {}
+    context = handlers.CheckContext(None, _actor_id(applicant), _actor_id(account), dict(data or {}))
+    return handlers.run_check(parsed.start_check, context, dict(data or {}))
+
+
 def start_case(process_key: str, applicant=None, account=None, data: dict | None = None, actor=None) -> Case:
     definition = definitions.latest_version(process_key)
     if definition is None:
         raise NotFound(_l("There is no such process."))
     parsed = definitions.specs(definition.id, definition.sha256)
+    if parsed.start_check:
+        data = {**(data or {}), **check_start(process_key, applicant, account, data)}
     workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=_script_engine())
     now = utcnow()
     case = Case(number=next_number(definition.case_prefix, now.year), definition=definition,
@@ -276,6 +291,14 @@ def complete_task(task_id: int, actor, data: dict) -> Case:
             who = row.completed_by.full_name if row.completed_by else str(_l("the process"))
             raise Conflict(_l("This task is already done by %(who)s.", who=who))
         raise Conflict(_l("This task is no longer waiting for anyone. Reload the page."))
+    check = properties.of(task.task_spec).check
+    if check:
+        context = handlers.CheckContext(case, case.applicant_id, case.account_id, dict(task.data), _actor_id(actor))
+        try:
+            data = {**data, **handlers.run_check(check, context, data)}
+        except ServiceError:
+            db.session.rollback()  # a refused form writes nothing and releases the case
+            raise
     task.data.update(data)
     task.run()
     writes = _Writes(case)

@@ -5,9 +5,23 @@ a JSON-serialisable dict, which the engine stores in the task's data under the o
 `resultVariable`. It is named in the diagram as `<spiffworkflow:serviceTaskOperator id="name">`. Handlers that reach outside systems must not call them directly: they write an
 outbox row in the same transaction and a Celery job delivers it (see workflows.outbox).
 """
+from dataclasses import dataclass
 from typing import Callable
 
 REGISTRY: dict[str, Callable] = {}
+CHECKS: dict[str, Callable] = {}
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a check sees: the case (None while an application is being filed), who files it, for
+    which account, and the data the process holds so far."""
+
+    case: object | None
+    applicant_id: int | None
+    account_id: int | None
+    data: dict
+    actor_id: int | None = None  # who completes the task (None while filing: the applicant)
 
 
 def handler(name: str):
@@ -16,6 +30,26 @@ def handler(name: str):
         return func
 
     return register
+
+
+def check(name: str):
+    """A check of a form's values against the database (a reading not lower than the last one, a
+    meter that exists on the account), named by the `check` property of a user task or start event.
+    It raises `InvalidInput` (with `field=` when it is about one field) to refuse the values; it may
+    return a dict of values to add to the task data (what it looked up)."""
+
+    def register(func: Callable) -> Callable:
+        CHECKS[name] = func
+        return func
+
+    return register
+
+
+def run_check(name: str, context: CheckContext, values: dict) -> dict:
+    found = CHECKS.get(name)
+    if found is None:
+        raise LookupError(f"no check {name!r}")
+    return found(context, values) or {}
 
 
 @handler("noop")
@@ -44,4 +78,4 @@ def _jsonable(data: dict) -> dict:
 
 
 # Handlers in their own modules register themselves on import.
-from workflows import documents_handler  # noqa: E402,F401
+from workflows import documents_handler, metering_handlers  # noqa: E402,F401

@@ -17,10 +17,10 @@ analyst changes it in the diagram. bpmn/README.md lists them all.
 """
 from dataclasses import dataclass
 
-USER_TASK = ("formKey", "candidateGroup", "slaDays", "statusLabel", "statusLabelEn", "actor")
+USER_TASK = ("formKey", "candidateGroup", "slaDays", "statusLabel", "statusLabelEn", "actor", "check")
 ANY_ELEMENT = ("statusLabel", "statusLabelEn")
 SERVICE_TASK = ("document",)  # the handler itself is <spiffworkflow:serviceTaskOperator id="...">
-PROCESS = ("casePrefix", "slaDays")
+PROCESS = ("casePrefix", "slaDays", "check")
 ACTORS = ("staff", "applicant")
 
 
@@ -33,6 +33,7 @@ class TaskProperties:
     status_label_en: str | None
     actor: str
     handler: str | None
+    check: str | None  # a named check run on the form's values before the task completes
 
 
 def of(task_spec) -> TaskProperties:
@@ -49,4 +50,5 @@ def of(task_spec) -> TaskProperties:
         actor=props.get("actor") or ("applicant" if (lane or "").lower() == "applicant" else "staff"),
         # Service tasks name their handler as the Spiff service-task operator.
         handler=getattr(task_spec, "operation_name", None) or None,
+        check=props.get("check") or None,
     )

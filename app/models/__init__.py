@@ -5,7 +5,7 @@ from app.models.billing import (AccountPeriod, Accrual, BillingPeriod, Consumpti
                                 LedgerEntry, PenaltyRateCap, Tariff)
 from app.models.cases import (ApplicationDraft, Case, CaseDocument, CaseEvent, CaseNumberCounter, HumanTask, OutboxMessage,
                               ProcessDefinition)
-from app.models.metering import Meter, MeterReading, Premises, ZoneHours
+from app.models.metering import Meter, MeterReading, Premises, VisitSlot, ZoneHours
 from app.models.users import PersonalAccessToken, StaffGroup, User, UserRole, user_group
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "PersonalAccessToken",
     "StaffGroup",
     "User",
+    "VisitSlot",
     "UserRole",
     "user_group",
 ]

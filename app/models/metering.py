@@ -99,3 +99,17 @@ class ZoneHours(db.Model):
     ends: Mapped[object] = mapped_column(Time)
     valid_from: Mapped[object] = mapped_column(Date)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class VisitSlot(db.Model):
+    """A window in which the metering group can visit (a working day, morning or afternoon) and how
+    many visits it takes. Booking raises `booked` with a guarded UPDATE, so two applicants cannot both
+    take the last place."""
+
+    __tablename__ = "visit_slot"
+    __table_args__ = (UniqueConstraint("day", "window"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[object] = mapped_column(Date)
+    window: Mapped[str] = mapped_column(String(11))  # "09:00-13:00", local time
+    capacity: Mapped[int] = mapped_column()
+    booked: Mapped[int] = mapped_column(default=0)

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import ApplicationDraft, Case, User
 from app.services import cases, file_store
 from app.services.errors import NotFound
-from workflows import definitions, guides
+from workflows import definitions, engine, guides
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +37,9 @@ def file_fields(form_definition) -> set[str]:
 
 
 def save_draft(user: User, process_key: str, form_definition, values: dict, account=None) -> ApplicationDraft:
-    """Keep the accepted answers. A file field left empty keeps the file attached before."""
+    """Keep the accepted answers. A file field left empty keeps the file attached before. The
+    process's start check runs now, so that what cannot be filed is said at the form."""
+    engine.check_start(process_key, user, account, {k: v for k, v in values.items() if k not in file_fields(form_definition)})
     draft = draft_of(user, process_key)
     before = dict(draft.values) if draft else {}
     files = file_fields(form_definition)

@@ -131,6 +131,12 @@ def _check_sequence(meter: Meter, period: date, values: dict, confirm_jump: bool
                                    "right, confirm it; if not, correct the digits.", used=used, usual=usual))
 
 
+def check_order(meter: Meter, period: date, values: dict) -> None:
+    """Refuse values lower than the meter's previous reading or higher than a later one (a counter
+    rollover aside), without the "unusually high" question: a fitter's reading is read off the meter."""
+    _check_sequence(meter, period, values, confirm_jump=True)
+
+
 def record(meter: Meter, period: date, taken_on: date, values: dict[str, Decimal], source: str,
            actor: User | None, confirm_jump: bool = False) -> Submitted:
     """Store a validated reading for a period, replacing the period's current one if not yet billed."""

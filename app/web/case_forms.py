@@ -14,15 +14,20 @@ def definition(form_key: str):
     return _cache["all"][form_key]
 
 
-def build(form_key: str, formdata=None, draft_values: dict | None = None):
+def build(form_key: str, formdata=None, draft_values: dict | None = None, task_data=None, **form_options):
     """The form object: bound to `formdata` when given (the API), else to the request's POST, and
     filled with a draft's answers when there are any. A required file already attached to the draft
-    need not be chosen again."""
+    need not be chosen again. `task_data` (the data, or a function returning it: reading it loads the
+    workflow) gives the options of `choices_from` fields."""
     spec = definition(form_key)
-    form_class = spec.form_class(str(get_locale()))
+    locale = str(get_locale())
+    form_class = spec.form_class(locale)
     if formdata is not None:
-        return spec, form_class(formdata=formdata)
-    form = form_class(data=spec.initial(draft_values)) if draft_values else form_class()
+        form = form_class(formdata=formdata, **form_options)
+    else:
+        form = form_class(data=spec.initial(draft_values), **form_options) if draft_values else form_class(**form_options)
     for name in form_defs.kept_files(spec, draft_values or {}):
         form_defs.accept_kept_file(form[name])
+    if spec.offered:
+        spec.offer(form, (task_data() if callable(task_data) else task_data) or {}, locale)
     return spec, form

@@ -94,3 +94,22 @@ def _typed(value, kind: type):
 def kept_files(definition: FormDefinition, data: dict) -> list[str]:
     """The file fields for which `data` (a draft) holds a stored file already."""
     return [spec.name for spec in definition.fields if spec.type == "file" and isinstance(data.get(spec.name), dict)]
+
+
+def offer(definition: FormDefinition, form, data: dict, locale: str) -> None:
+    """Options from the case data: each `{"value": "...", "label": "..." or {"ru": ..., "en": ...}}`.
+    Only what is offered now validates, so a value posted from an outdated page is refused."""
+    from wtforms.fields.choices import SelectChoice
+
+    for spec in definition.offered:
+        field = form[spec.name]
+        empty = field.choices[:1]  # "— choose —"
+        options = [item for item in data.get(spec.choices_from) or [] if isinstance(item, dict) and "value" in item]
+        field.choices = empty + [SelectChoice(str(item["value"]), _label(item.get("label"), locale))
+                                 for item in options]
+
+
+def _label(label, locale: str) -> str:
+    if isinstance(label, dict):
+        return str(label.get(locale) or label.get("ru") or next(iter(label.values()), ""))
+    return str(label or "")

@@ -66,6 +66,7 @@ class FieldSpec:
     pattern: re.Pattern | None = None
     pattern_message: I18n | None = None
     choices: tuple[Option, ...] = ()
+    choices_from: str | None = None  # the options are a list in the task data: [{"value", "label"}]
     accept: tuple[str, ...] = ()
     max_mb: float | None = None
     columns: tuple["FieldSpec", ...] = ()
@@ -104,6 +105,17 @@ class FormDefinition:
         if locale not in self._classes:
             self._classes[locale] = build_form_class(self, locale)
         return self._classes[locale]
+
+    @property
+    def offered(self) -> tuple[FieldSpec, ...]:
+        """Fields whose options come from the case data (`choices_from`)."""
+        return tuple(spec for spec in self.fields if spec.choices_from)
+
+    def offer(self, form, data: dict, locale: str = "ru") -> None:
+        """Put the options the case offers now into the form's `choices_from` fields."""
+        from workflows.forms.data import offer
+
+        offer(self, form, data, language(locale))
 
     def values(self, form) -> dict:
         """The validated form as task data (JSON-ready except the bytes of uploaded files)."""

@@ -27,7 +27,7 @@ TYPE_KEYS = {
     "number": {"min", "max"},
     "decimal": {"min", "max"},
     "date": {"min", "max"},
-    "choice": {"choices"},
+    "choice": {"choices", "choices_from"},
     "multichoice": {"choices"},
     "yesno": set(),
     "file": {"accept", "max_mb"},
@@ -149,7 +149,9 @@ def _field(raw, key: str, position: str, prefix: str, column: bool) -> FieldSpec
         spec.update(_lengths(raw, kind, where))
     if kind in ("number", "decimal", "date"):
         spec.update(_bounds(raw, kind, where))
-    if kind in ("choice", "multichoice"):
+    if kind == "choice" and "choices_from" in raw:
+        spec["choices_from"] = _choices_from(raw, where, column)
+    elif kind in ("choice", "multichoice"):
         spec["choices"] = _choices(raw.get("choices"), where)
     if kind == "file":
         spec.update(_file(raw, where))
@@ -233,6 +235,18 @@ def _bounds(raw: dict, kind: str, where: str) -> dict:
     if least is not None and most is not None and least > most:
         _fail(where, '"min" is more than "max"')
     return found
+
+
+def _choices_from(raw: dict, where: str, column: bool) -> str:
+    """Options offered by the process at the time (free visit slots, say): a list in the task data."""
+    name = raw["choices_from"]
+    if column:
+        _fail(where, '"choices_from" is for fields, not table columns')
+    if "choices" in raw:
+        _fail(where, '"choices" and "choices_from" together: the options come either from the form or from the case')
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        _fail(where, '"choices_from" must name a list in the case data (lowercase letters, digits and "_")')
+    return name
 
 
 def _choices(raw, where: str) -> tuple[Option, ...]:

@@ -2,7 +2,6 @@
 import io
 
 from flask import send_file
-from flask_babel import get_locale
 from flask_login import current_user
 from flask_smorest import Blueprint
 from werkzeug.datastructures import MultiDict
@@ -13,18 +12,18 @@ from app.services.errors import InvalidInput
 from app.web import case_forms
 from app.web.api.schemas import (CaseDocumentSchema, CaseEventSchema, CaseSchema, CaseStartSchema, HumanTaskSchema,
                                  TaskCompleteSchema)
-from workflows import definitions
+from workflows import definitions, engine
 
 blp = Blueprint("api_cases", __name__, url_prefix="/api/v1", description="Cases (applications) and tasks")
 
 
-def _validated(form_key: str | None, values: dict) -> dict:
+def _validated(form_key: str | None, values: dict, task_data=None) -> dict:
     """Check JSON values with the same declarative form the pages use; problems come back by field."""
     if not form_key:
         return {}
-    spec = case_forms.definition(form_key)
     # The API authenticates writes itself (token, or session plus X-CSRFToken), so no form token.
-    form = spec.form_class(str(get_locale()))(formdata=MultiDict(_flatten(values)), meta={"csrf": False})
+    spec, form = case_forms.build(form_key, formdata=MultiDict(_flatten(values)), task_data=task_data,
+                                  meta={"csrf": False})
     if not form.validate():
         errors = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
         error = InvalidInput(next(iter(errors.values()))[0] if errors else "invalid", field=next(iter(errors), None))
@@ -136,4 +135,5 @@ def unclaim(task_id):
 def complete(body, task_id):
     """Complete a task with its form's fields (staff tasks, or the applicant's own step)."""
     task = cases.task_for(current_user, task_id)
-    return cases.complete(current_user, task.id, _validated(task.form_key, body["values"]))
+    return cases.complete(current_user, task.id, _validated(task.form_key, body["values"],
+                                                            lambda: engine.task_data(task.case, task)))

@@ -10,7 +10,7 @@ from app.services import accounts, applications, cases, file_store
 from app.services.errors import ServiceError
 from app.web import case_forms
 from app.web.forms import show_error
-from workflows import definitions
+from workflows import definitions, engine
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -60,8 +60,12 @@ def file(key):
         spec, form = case_forms.build(parsed.start_form, draft_values=draft.values if draft else None)
     if request.method == "POST" and (form is None or form.validate_on_submit()):
         account = next((a for a, _ in linked if str(a.id) == request.form.get("account_id")), None)
-        applications.save_draft(current_user, key, spec, spec.values(form) if spec else {}, account=account)
-        return redirect(url_for("cases.check", key=key))
+        try:
+            applications.save_draft(current_user, key, spec, spec.values(form) if spec else {}, account=account)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            return redirect(url_for("cases.check", key=key))
     chosen = request.form.get("account_id") or (str(draft.account_id) if draft and draft.account_id else None)
     return render_template("cases/file.html", definition=definition, spec=spec, form=form, accounts=linked,
                            chosen_account=chosen, kept_files=_kept_files(spec, draft))
@@ -118,7 +122,8 @@ def show(number):
     for task in cases.open_tasks(case):
         if task.actor == "applicant" and task.form_key:
             posted = request.method == "POST" and request.form.get("task_id") == str(task.id)
-            forms[task.id] = case_forms.build(task.form_key, None) if not posted else case_forms.build(task.form_key)
+            data = lambda task=task: engine.task_data(case, task)  # noqa: E731 — read only if the form needs it
+            forms[task.id] = case_forms.build(task.form_key, task_data=data)
             spec, form = forms[task.id]
             if posted and form.validate_on_submit():
                 try:

@@ -13,7 +13,7 @@ from app.services import cases
 from app.services.errors import ServiceError
 from app.web import case_forms
 from app.web.forms import show_error
-from workflows import definitions
+from workflows import definitions, engine
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -72,7 +72,8 @@ def assign(task_id):
 @require("tasks.work")
 def show(task_id):
     task = cases.task_for(current_user, task_id)
-    spec, form = case_forms.build(task.form_key) if task.form_key else (None, None)
+    spec, form = (case_forms.build(task.form_key, task_data=lambda: engine.task_data(task.case, task))
+                  if task.form_key else (None, None))
     if request.method == "POST" and form is not None and form.validate_on_submit():
         try:
             cases.complete(current_user, task.id, spec.values(form))
@@ -86,8 +87,6 @@ def show(task_id):
         staff = db.session.scalars(select(User).join(UserRole).where(
             UserRole.role.in_([policy.SPECIALIST, policy.TEAM_LEAD]), User.is_blocked.is_(False))
             .order_by(User.full_name)).unique().all()
-    from workflows import engine
-
     return render_template("tasks/show.html", task=task, spec=spec, form=form, case=task.case,
                            may_work=cases.may_work(current_user, task), staff=staff,
                            data=engine.task_data(task.case, task) if task.status == "open" else engine.case_data(task.case),
