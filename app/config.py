@@ -69,6 +69,23 @@ class Config:
     ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 65536)
 
     # Meter readings and estimates (ПП 354): the company's submission window and the average rule.
+    # Technological connection (ПП 861), the settings its rules leave to the company or that are not
+    # confirmed: working days to notify of missing documents, to fix them, to place the offer and to
+    # pay the invoice; the distances that decide the preferential fee and the term; VAT in the rates.
+    TP_COMPLETENESS_DAYS = env_int("TP_COMPLETENESS_DAYS", 3)
+    TP_FIX_DAYS = env_int("TP_FIX_DAYS", 20)
+    TP_PLACEMENT_DAYS = env_int("TP_PLACEMENT_DAYS", 10)
+    TP_INVOICE_DAYS = env_int("TP_INVOICE_DAYS", 5)
+    TP_PREFERENTIAL_DISTANCE_URBAN_M = env_int("TP_PREFERENTIAL_DISTANCE_URBAN_M", 300)
+    TP_PREFERENTIAL_DISTANCE_RURAL_M = env_int("TP_PREFERENTIAL_DISTANCE_RURAL_M", 500)
+    TP_SHORT_DISTANCE_M = env_int("TP_SHORT_DISTANCE_M", 15)
+    TP_TERM_SMALL_MONTHS = env_int("TP_TERM_SMALL_MONTHS", 6)
+    TP_CONDITIONS_VALID_YEARS = env_int("TP_CONDITIONS_VALID_YEARS", 2)
+    VAT_RATE = env_int("VAT_RATE", 20)
+    # The state system that collects TP data (our WSDL in integrations/gis_tp); empty: submissions wait.
+    GIS_TP_URL = os.environ.get("GIS_TP_URL", "")
+    GIS_TP_TIMEOUT = env_int("GIS_TP_TIMEOUT", 20)
+
     # Meter replacement visits: windows of the working day (local time), visits per window, and how
     # far ahead (working days, from the second working day after today) applicants may book.
     VISIT_WINDOWS = tuple(os.environ.get("VISIT_WINDOWS", "09:00-13:00,13:00-17:00").split(","))

@@ -58,3 +58,22 @@ class Browser:
 
 def location_path(response) -> str:
     return urlsplit(response.headers["Location"]).path
+
+
+def age_timers(case, by) -> None:
+    """Move the case's pending timers into the past, as if `by` (a timedelta) had gone by: the engine
+    compares timers with the real clock, and the stored state is data we may rewrite in a test."""
+    import json
+    from datetime import datetime
+
+    from app.extensions import db
+
+    db.session.refresh(case)
+    stored = json.loads(case.state)
+    for task in stored["tasks"].values():
+        value = task.get("internal_data", {}).get("event_value")
+        if isinstance(value, str):
+            task["internal_data"]["event_value"] = (datetime.fromisoformat(value) - by).isoformat()
+    case.state = json.dumps(stored)
+    case.next_timer_at = case.next_timer_at - by
+    db.session.commit()

@@ -32,6 +32,9 @@ from workflows import definitions, handlers, properties, sandbox, state
 from workflows.deadlines import due_after
 
 _current_case: contextvars.ContextVar = contextvars.ContextVar("current_case")
+# SpiffWorkflow's timer event definitions, as `waiting_events()` names them.
+TIMER_EVENTS = {"TimerEventDefinition", "TimeDateEventDefinition", "DurationTimerEventDefinition",
+                "CycleTimerEventDefinition"}
 
 
 class CaseScriptEngine(PythonScriptEngine):
@@ -212,7 +215,7 @@ def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
     moments = []
     for pending in workflow.waiting_events():
         value = pending.value
-        if "Timer" not in pending.event_type and "Duration" not in pending.event_type:
+        if pending.event_type not in TIMER_EVENTS:
             continue
         if isinstance(value, dict):
             value = value.get("next")
@@ -355,4 +358,8 @@ def task_data(case: Case, human_task: HumanTask) -> dict:
 
 
 def case_data(case: Case) -> dict:
-    return state.data_of(case.state)
+    """What the process knows now: the data of the step done last (and, once finished, the workflow's)."""
+    workflow = _load(case)
+    data = dict(workflow.last_task.data) if workflow.last_task is not None else {}
+    data.update(workflow.data)
+    return data

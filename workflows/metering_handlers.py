@@ -10,12 +10,11 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from babel.numbers import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 from app.models import Account, Meter
-from app.services import meter_changes, visits
+from app.services import documents, meter_changes, visits
 from app.services.errors import InvalidInput
 from workflows import definitions
 from workflows.handlers import check, handler
@@ -49,11 +48,6 @@ def _new_meter(values: dict) -> meter_changes.NewMeter:
         installed_on=date.fromisoformat(values["replaced_on"]), digits=int(values.get("new_digits") or 6),
         next_verification_on=date.fromisoformat(values["new_verified_until"]) if values.get("new_verified_until") else None,
         askue=bool(values.get("askue_bound")))
-
-
-def _printed(reading: Decimal) -> str:
-    """A reading as the act prints it: "4 321,5" (documents are in Russian; kWh to three decimals)."""
-    return format_decimal(reading, format="#,##0.###", locale="ru")
 
 
 @check("meter_request")
@@ -110,11 +104,11 @@ def replace_meter(case, task) -> dict:
         "account_number": case.account.number if case.account else data.get("account_number", ""),
         "old_meter": {"number": old.serial, "model": old.model, "zones": old.zones,
                       "verified_until": old.next_verification_on.isoformat() if old.next_verification_on else ""},
-        "old_readings": [{"zone": z, "value": _printed(v)} for z, v in final.items()],
+        "old_readings": [{"zone": z, "value": documents.quantity(v)} for z, v in final.items()],
         "new_meter": {"number": new.serial, "model": new.model, "zones": new.zones,
                       "accuracy_class": data.get("new_accuracy_class") or "",
                       "verified_on": data.get("new_verified_on") or "",
                       "verified_until": data.get("new_verified_until") or "", "seal": data.get("new_seal") or ""},
-        "new_readings": [{"zone": z, "value": _printed(v)} for z, v in initial.items()],
+        "new_readings": [{"zone": z, "value": documents.quantity(v)} for z, v in initial.items()],
     })
     return {"new_meter_id": meter.id}

@@ -15,7 +15,7 @@ import requests
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Case, OutboxMessage
+from app.models import Case, CaseEvent, OutboxMessage
 from app.models.types import utcnow
 from app.services import audit
 
@@ -65,6 +65,8 @@ def deliver(message_id: int) -> str:
         db.session.commit()
         return row.status
     row.status, row.sent_at, row.result, row.last_error, row.next_attempt_at = "sent", utcnow(), result, None, None
+    if row.case_id:  # the answer (a registration number, say) is on the case's timeline for staff
+        db.session.add(CaseEvent(case_id=row.case_id, kind="delivered", details={"kind": row.kind, "result": result}))
     db.session.commit()
     if row.reply_message and row.case_id:
         from workflows import engine

@@ -3,6 +3,7 @@ from app.models.accounts import OWNER, REPRESENTATIVE, Account, AccountAccess
 from app.models.audit import AuditEvent
 from app.models.billing import (AccountPeriod, Accrual, BillingPeriod, ConsumptionNorm, DueDateRule, KeyRate,
                                 LedgerEntry, PenaltyRateCap, Tariff)
+from app.models.connection import ConnectionRate
 from app.models.cases import (ApplicationDraft, Case, CaseDocument, CaseEvent, CaseNumberCounter, HumanTask, OutboxMessage,
                               ProcessDefinition)
 from app.models.metering import Meter, MeterReading, Premises, VisitSlot, ZoneHours
@@ -17,6 +18,7 @@ __all__ = [
     "CaseDocument",
     "CaseEvent",
     "CaseNumberCounter",
+    "ConnectionRate",
     "ConsumptionNorm",
     "DueDateRule",
     "HumanTask",

@@ -151,6 +151,14 @@ def amount(value) -> str:
     return text.replace(",", NBSP).replace(".", ",")
 
 
+def quantity(value) -> str:
+    """A measured value as documents print it, with the decimals it has (at most three): 4 321,5 or 0,4.
+    For readings, power and voltage; money goes through `amount`."""
+    number = Decimal(str(value))
+    text = f"{number.quantize(Decimal('0.001'), rounding=ROUND_HALF_UP):,.3f}".rstrip("0").rstrip(".")
+    return text.replace(",", NBSP).replace(".", ",")
+
+
 def printable(value):
     """The context as docxtpl should see it: dates as DD.MM.YYYY, Decimals as 12 345,60, None as an
     empty string, through dicts, lists and dataclasses. Everything else is left as it is (numbers

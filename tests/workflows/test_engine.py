@@ -1,6 +1,5 @@
 """The case engine on the demo process: start, tasks, gateway, generated documents, timers,
 locking, and what a deploy refuses."""
-import json
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,6 +11,7 @@ from app.extensions import db
 from app.models import CaseDocument, CaseEvent, HumanTask, ProcessDefinition
 from app.models.types import utcnow
 from app.services.errors import Conflict, NotFound
+from tests.helpers import age_timers
 from workflows import definitions, engine
 
 DEMO = Path(__file__).resolve().parents[2] / "bpmn" / "demo_meter_replacement.bpmn"
@@ -82,23 +82,11 @@ def test_the_same_task_completed_twice(demo, users):
     assert first.full_name in str(refused.value.message)
 
 
-def _age_timers(case, by: timedelta) -> None:
-    """Move the case's pending timers into the past, as if `by` had gone by (the stored state is data)."""
-    stored = json.loads(case.state)
-    for task in stored["tasks"].values():
-        value = task.get("internal_data", {}).get("event_value")
-        if isinstance(value, str):
-            task["internal_data"]["event_value"] = (datetime.fromisoformat(value) - by).isoformat()
-    case.state = json.dumps(stored)
-    case.next_timer_at = case.next_timer_at - by
-    db.session.commit()
-
-
 def test_a_boundary_timer_escalates_without_anyone_acting(demo, users):
     case = engine.start_case("demo_meter_replacement", applicant=users.customer(), data=REQUEST)
     assert engine.fire_due_timers() == 0  # nothing is due yet
     assert case.next_timer_at - utcnow() > timedelta(days=2, hours=23)
-    _age_timers(case, timedelta(days=3, minutes=1))
+    age_timers(case, timedelta(days=3, minutes=1))
     assert engine.fire_due_timers() == 1
     assert sorted(t.spec for t in open_tasks(case)) == ["escalation", "review"]
     [escalation] = [t for t in open_tasks(case) if t.spec == "escalation"]
