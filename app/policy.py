@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tasks.work": frozenset({SPECIALIST, TEAM_LEAD}),
     "tasks.reassign": frozenset({TEAM_LEAD, ADMIN}),
     "processes.edit": frozenset({ANALYST, ADMIN}),
+    "rates.manage": frozenset({ANALYST, ADMIN}),
     "askue.operate": frozenset({OPERATOR, ADMIN}),
     "billing.manage": frozenset({ADMIN, "group:billing"}),
 }

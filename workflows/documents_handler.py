@@ -27,6 +27,20 @@ def _materials(rows) -> tuple[list[dict], Decimal]:
     return materials, sum((m["amount"] for m in materials), Decimal("0.00"))
 
 
+def _specialist_id(case) -> int | None:
+    """Who signs for the company: the staff member whose step this is, else the last one who acted."""
+    from app import policy
+    from workflows import engine
+
+    actor_id = engine.current_actor_id()
+    actor = db.session.get(User, actor_id) if actor_id else None
+    if actor is not None and policy.is_staff(actor):
+        return actor.id
+    staff_events = select(CaseEvent.actor_id).where(CaseEvent.case_id == case.id, CaseEvent.kind == "task_completed",
+                                                    CaseEvent.actor_id != case.applicant_id)
+    return db.session.scalar(staff_events.order_by(CaseEvent.id.desc()).limit(1))
+
+
 @handler("generate_document")
 def generate_document(case, task) -> dict:
     from app.services import documents
@@ -35,9 +49,7 @@ def generate_document(case, task) -> dict:
     if not name:
         raise ValueError(f"service task {task.task_spec.name} names no document template")
     applicant = db.session.get(User, case.applicant_id) if case.applicant_id else None
-    # The specialist is whoever last completed a task on the case.
-    specialist_id = db.session.scalar(select(CaseEvent.actor_id).where(
-        CaseEvent.case_id == case.id, CaseEvent.kind == "task_completed").order_by(CaseEvent.id.desc()).limit(1))
+    specialist_id = _specialist_id(case)
     specialist = db.session.get(User, specialist_id) if specialist_id else None
     materials, total = _materials(task.data.get("materials"))
     data = task.data

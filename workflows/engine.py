@@ -32,6 +32,7 @@ from workflows import definitions, handlers, properties, sandbox, state
 from workflows.deadlines import due_after
 
 _current_case: contextvars.ContextVar = contextvars.ContextVar("current_case")
+_current_actor: contextvars.ContextVar = contextvars.ContextVar("current_actor", default=None)
 # SpiffWorkflow's timer event definitions, as `waiting_events()` names them.
 TIMER_EVENTS = {"TimerEventDefinition", "TimeDateEventDefinition", "DurationTimerEventDefinition",
                 "CycleTimerEventDefinition"}
@@ -46,6 +47,11 @@ class CaseScriptEngine(PythonScriptEngine):
             raise WorkflowException(f"no handler {operation_name!r}", task_spec=task.task_spec)
         result = handler(_current_case.get(), task) or {}
         return json.dumps(result, default=str)
+
+
+def current_actor_id() -> int | None:
+    """Who made the step being run (for handlers: the specialist whose task led to a document)."""
+    return _current_actor.get()
 
 
 def _script_engine() -> CaseScriptEngine:
@@ -160,13 +166,14 @@ def _waiting_for_people(workflow: BpmnWorkflow) -> dict:
 def _advance(case: Case, workflow: BpmnWorkflow, writes: _Writes, actor, before: set[str]) -> None:
     """Run to the next wait, then save the state and bring the projections (tasks, status, timer) up
     to date. `before` are the user tasks that were waiting when the step began (their rows are open)."""
-    token = _current_case.set(case)
+    token, actor_token = _current_case.set(case), _current_actor.set(_actor_id(actor))
     try:
         workflow.do_engine_steps()
         workflow.refresh_timers()
         workflow.do_engine_steps()
     finally:
         _current_case.reset(token)
+        _current_actor.reset(actor_token)
     # Projections first: compaction (in dump) drops finished tasks such as the end event reached.
     _project_tasks(case, workflow, writes, before)
     changes = _status(case, workflow, writes, actor)

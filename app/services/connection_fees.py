@@ -130,3 +130,53 @@ def _months(n: int) -> str:
     if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
         return "месяца"
     return "месяцев"
+
+
+KINDS = ("standard_per_kw", "standard_per_km", "preferential_per_kw", "privileged_per_kw")
+CATEGORIES = tuple(LIMITS)
+
+
+def rate_rows(limit: int = 200) -> list[ConnectionRate]:
+    return list(db.session.scalars(select(ConnectionRate).order_by(ConnectionRate.valid_from.desc(),
+                                                                   ConnectionRate.category, ConnectionRate.kind)
+                                   .limit(limit)))
+
+
+def add_rate(actor, valid_from: date, kind: str, category_code: str, amount: Decimal, note: str | None) -> ConnectionRate:
+    """A new rate from a date: earlier rows stay, so applications filed before keep their fee."""
+    from app.services import audit
+
+    if kind not in KINDS or category_code not in CATEGORIES:
+        raise InvalidInput(_l("Choose what the rate prices and for which category."))
+    if amount is None or amount < 0:
+        raise InvalidInput(_l("The rate cannot be negative."), field="amount")
+    exists = db.session.scalar(select(ConnectionRate.id).where(ConnectionRate.valid_from == valid_from,
+                                                               ConnectionRate.kind == kind,
+                                                               ConnectionRate.category == category_code))
+    if exists:
+        raise InvalidInput(_l("This rate is already set from that day; add it from another day."), field="valid_from")
+    row = ConnectionRate(valid_from=valid_from, kind=kind, category=category_code, amount=amount, note=note or None)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("connection_rate.add", actor=actor, obj=row,
+                 details={"valid_from": valid_from.isoformat(), "kind": kind, "category": category_code,
+                          "amount": str(amount)})
+    db.session.commit()
+    return row
+
+
+# Rates of a demo region (roubles, VAT included), loaded by `flask seed-demo`.
+DEMO_RATES = {("standard_per_kw", "up_to_15"): 8000, ("standard_per_km", "up_to_15"): 450000,
+              ("preferential_per_kw", "up_to_15"): 3500, ("privileged_per_kw", "up_to_15"): 1000,
+              ("standard_per_kw", "up_to_150"): 9000, ("standard_per_km", "up_to_150"): 500000,
+              ("standard_per_kw", "from_150_to_670"): 10000, ("standard_per_km", "from_150_to_670"): 600000}
+
+
+def seed_demo_rates(valid_from: date = date(2026, 1, 1)) -> int:
+    if db.session.scalar(select(ConnectionRate.id).limit(1)) is not None:
+        return 0
+    for (kind, category_code), amount in DEMO_RATES.items():
+        db.session.add(ConnectionRate(valid_from=valid_from, kind=kind, category=category_code, amount=Decimal(amount),
+                                      note="Демонстрационные ставки"))
+    db.session.commit()
+    return len(DEMO_RATES)

@@ -13,6 +13,7 @@ ITEMS = [
     ("staff.home", _l("Workplace"), "staff.home"),
     ("staff.accounts", _l("Accounts"), "accounts.read_any"),
     ("staff.billing_periods", _l("Billing"), "billing.manage"),
+    ("staff.connection_rates", _l("Connection rates"), "rates.manage"),
     ("admin.users", _l("Users"), "users.manage"),
     ("admin.audit", _l("Audit log"), "audit.read"),
     ("admin.incidents", _l("Incidents"), "audit.read"),
