@@ -76,6 +76,11 @@ def compact(workflow: BpmnWorkflow) -> int:
             children = task.children
             if any(not child.has_state(SETTLED) for child in children):
                 continue
+            if type(task.task_spec).__name__ == "BoundaryEventSplit" and any(
+                    not child.has_state(TaskState.FINISHED_MASK) for child in children):
+                # The activity with its boundary events: the join after them looks for this split
+                # until the activity (or a non-interrupting event's path) has finished.
+                continue
             if task.id in keep or any(child.id in keep for child in children):
                 # Those join instances and their parents tell the join's next iteration which
                 # inputs have arrived: keep the nodes, without their data.

@@ -52,9 +52,10 @@ def payment(account: Account, amount, booked_on: date, source: str, external_id:
 
 
 def correction(account: Account, amount, reason: str, actor=None, period: date | None = None,
-               resource: str = "electricity", for_period: date | None = None) -> LedgerEntry:
+               resource: str = "electricity", for_period: date | None = None, commit: bool = True) -> LedgerEntry:
     """A recalculation decided on a complaint: a separate line in the current period (negative
-    returns money), never a change to the lines already billed."""
+    returns money), never a change to the lines already billed. A case step passes commit=False: the
+    entry then commits with the step, or not at all."""
     value = _amount(amount)
     if value == 0:
         raise InvalidInput(_l("A correction of zero changes nothing."), field="amount")
@@ -72,5 +73,6 @@ def correction(account: Account, amount, reason: str, actor=None, period: date |
     db.session.flush()
     audit.record("ledger.correction", actor=actor, obj=account,
                  details={"amount": str(value), "reason": reason, "period": period.isoformat(), "entry": entry.id})
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return entry

@@ -35,7 +35,7 @@ def test_a_case_from_filing_to_the_generated_act(browser, live_server, people):
     log_in(page, base, people["applicant"])
     page.get_by_role("link", name="Заявки").click()
     page.get_by_role("link", name="Новая заявка").click()
-    page.get_by_role("link", name="Заполнить заявку").first.click()
+    page.get_by_role("region", name="Замена прибора учёта (демо)", exact=True).get_by_role("link").click()
     page.get_by_role("link", name="Начать заполнение заявки").click()
     page.get_by_label("Причина замены").select_option(label="Неисправность прибора учёта")
     page.get_by_label("Желаемая дата визита специалиста").fill("2099-01-10")

@@ -205,3 +205,17 @@ def test_a_task_the_process_cancels_leaves_the_queue_and_cannot_be_completed(app
     assert (case.status, case.status_label) == ("closed", "Отозвано")
     with pytest.raises(Conflict, match="отменена процессом"):
         engine.complete_task(review.id, users.staff("specialist", groups=["metering"]), {"decision": "approve"})
+
+
+def test_after_a_non_interrupting_timer_both_paths_can_still_be_completed(demo, users):
+    """Compaction keeps an activity's boundary split until the activity and the timer's path are done."""
+    applicant, specialist, lead = users.customer(), users.staff("specialist", groups=["metering"]), users.staff("team_lead")
+    case = engine.start_case("demo_meter_replacement", applicant=applicant, data=REQUEST)
+    age_timers(case, timedelta(days=3, minutes=1))
+    assert engine.fire_due_timers() == 1
+    [escalation] = [t for t in open_tasks(case) if t.spec == "escalation"]
+    engine.complete_task(escalation.id, lead, {"measures": "Напомнил исполнителю"})
+    [review] = open_tasks(case)
+    engine.complete_task(review.id, specialist, {"decision": "reject", "rejection_reason": "Нет доступа к прибору"})
+    db.session.refresh(case)
+    assert case.status == "closed"
