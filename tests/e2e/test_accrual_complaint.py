@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Tariff
 from app.services import billing as close
-from tests.documents import docx_text, pdf_text
+from tests.e2e.steps import answer_on_case_page, document_texts, finish_task, submit_application, take_task
 from tests.e2e.test_billing import log_in, log_out
 from tests.factories import BillingFactory, UserFactory
 from workflows import definitions
@@ -85,17 +85,14 @@ def test_a_complaint_recalculated_and_the_answer_accepted(browser, live_server, 
     page.get_by_role("heading", name="Проверьте ответы").wait_for()
     answers = page.locator("dl").inner_text()
     assert "Учтены неверные показания" in answers and "meter.png" in answers and "1300" in answers
-    page.get_by_role("button", name="Подать заявку").click()
-    number = page.get_by_role("status").filter(has_text="Ваша заявка подана").locator("strong").inner_text()
+    number = submit_application(page)
     assert number.startswith("ЖН-")
     page.get_by_role("link", name="Перейти к заявке").click()
     assert "Жалоба рассматривается" in page.locator("#case-status").inner_text()
     log_out(page, base)
 
     log_in(page, base, people["specialist"])
-    page.get_by_role("link", name="Задачи", exact=True).click()
-    page.get_by_role("link", name="Задачи моих групп").click()
-    page.get_by_role("row").filter(has_text=number).get_by_role("button", name="Взять").click()
+    take_task(page, base, number)
     month = page.locator("section[aria-labelledby='period-accruals-title']")
     shown = " ".join(month.inner_text().split())
     for expected in ("октябрь 2026", "1 750,00", "№ SN-ZHN-1", "T1 1 400", "по показаниям"):
@@ -103,24 +100,18 @@ def test_a_complaint_recalculated_and_the_answer_accepted(browser, live_server, 
     page.get_by_label("Решение").select_option(label="Произвести перерасчёт")
     page.get_by_label("Сумма перерасчёта, руб.").fill("1234,56")
     page.get_by_label("Основание перерасчёта").fill(REASON)
-    page.get_by_role("button", name="Завершить задачу").click()
-    page.get_by_role("status").filter(has_text=number).wait_for()
+    finish_task(page, number)
     log_out(page, base)
 
     log_in(page, base, people["applicant"])
     page.get_by_role("link", name="Заявки").click()
     page.get_by_role("link", name=number).click()
     assert "Ответ готов: примите его или обжалуйте" in page.locator("#case-status").inner_text()
-    for extension, read in ((".pdf", pdf_text), (".docx", docx_text)):
-        link = page.get_by_role("link", name="Скачать").filter(has_text=extension).first
-        response = context.request.get(f"{base}{link.get_attribute('href')}")
-        assert response.ok
-        text = read(response.body())
+    for extension, text in document_texts(page, base).items():
         for expected in (number, "октябрь 2026", "5600000099", "1 234,56", REASON, "Жалобина Мария Петровна",
                          "в течение 14 дней"):
             assert expected in text, (extension, expected, text[:800])
     page.get_by_label("Ваше решение").select_option(label="Согласен(на) с ответом")
-    page.get_by_role("button", name="Отправить", exact=True).click()
-    page.get_by_role("status").filter(has_text="ответ получен").wait_for()
+    answer_on_case_page(page)
     assert "Ответ дан и принят" in page.locator("#case-status").inner_text()
     context.close()

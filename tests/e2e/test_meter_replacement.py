@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.documents import docx_text, pdf_text
+from tests.e2e.steps import (answer_on_case_page, document_texts, finish_task, start_application,
+                             submit_application, take_task, to_check_page)
 from tests.e2e.test_billing import log_in, log_out
 from tests.factories import BillingFactory, UserFactory
 from workflows import definitions
@@ -36,9 +37,7 @@ def test_a_meter_replacement_from_request_to_act(browser, live_server, people):
     page.set_default_timeout(15_000)
 
     log_in(page, base, people["applicant"])
-    page.goto(f"{base}/cases/new")
-    page.get_by_role("region", name="Замена прибора учёта", exact=True).get_by_role("link").click()
-    page.get_by_role("link", name="Начать заполнение заявки").click()
+    start_application(page, base, "Замена прибора учёта")
     page.get_by_label("Причина замены").select_option(label="Переход на двух- или трёхзонный учёт")
     page.get_by_role("button", name="Продолжить").click()
     # Told what is missing, and what was chosen stays chosen.
@@ -46,25 +45,19 @@ def test_a_meter_replacement_from_request_to_act(browser, live_server, people):
     assert page.get_by_label("Причина замены").input_value() == "multi_zone"
     page.get_by_label("Сколько тарифных зон нужно").select_option("2")
     page.get_by_label("Контактный телефон").fill("+7 900 222-33-44")
-    page.get_by_role("button", name="Продолжить").click()
-    page.get_by_role("heading", name="Проверьте ответы").wait_for()
-    assert "Две зоны (день / ночь)" in page.locator("dl").inner_text()
-    page.get_by_role("button", name="Подать заявку").click()
-    number = page.get_by_role("status").filter(has_text="Ваша заявка подана").locator("strong").inner_text()
+    assert "Две зоны (день / ночь)" in to_check_page(page)
+    number = submit_application(page)
     assert number.startswith("ЗПУ-")
     page.get_by_role("link", name="Перейти к заявке").click()
     assert "Выберите удобное время визита" in page.locator("#case-status").inner_text()
     page.get_by_label("Удобное время визита").select_option(index=1)
     page.get_by_label("Как пройти к прибору учёта").fill("Подъезд 2, код 45")
-    page.get_by_role("button", name="Отправить", exact=True).click()
-    page.get_by_role("status").filter(has_text="ответ получен").wait_for()
+    answer_on_case_page(page)
     assert "Визит специалиста назначен" in page.locator("#case-status").inner_text()
     log_out(page, base)
 
     log_in(page, base, people["fitter"])
-    page.get_by_role("link", name="Задачи", exact=True).click()
-    page.get_by_role("link", name="Задачи моих групп").click()
-    page.get_by_role("row").filter(has_text=number).get_by_role("button", name="Взять").click()
+    take_task(page, base, number)
     page.get_by_role("group", name="Визит состоялся, прибор учёта заменён").get_by_label("Да").check()
     page.get_by_label("Дата замены").fill((date.today() - timedelta(days=1)).isoformat())
     page.get_by_label("Снятый прибор учёта: заводской номер").fill("SN-OLD-5")
@@ -78,19 +71,14 @@ def test_a_meter_replacement_from_request_to_act(browser, live_server, people):
     page.get_by_label("Номер пломбы").fill("ПЛ-7781")
     page.get_by_label("Начальные показания нового прибора, T1").fill("0,4")
     page.get_by_label("Начальные показания нового прибора, T2").fill("0,1")
-    page.get_by_role("button", name="Завершить задачу").click()
-    page.get_by_role("status").filter(has_text=number).wait_for()
+    finish_task(page, number)
     log_out(page, base)
 
     log_in(page, base, people["applicant"])
     page.get_by_role("link", name="Заявки").click()
     page.get_by_role("link", name=number).click()
     assert "Прибор учёта заменён, акт готов" in page.locator("#case-status").inner_text()
-    for extension, read in ((".pdf", pdf_text), (".docx", docx_text)):
-        link = page.get_by_role("link", name="Скачать").filter(has_text=extension).first
-        response = context.request.get(f"{base}{link.get_attribute('href')}")
-        assert response.ok
-        text = read(response.body())
+    for extension, text in document_texts(page, base).items():
         for expected in (number, "Кузнецова Вера Павловна", "SN-OLD-5", "SN-NEW-9", "ПЛ-7781", "4 321,5"):
             assert expected in text, (extension, expected, text[:500])
     context.close()

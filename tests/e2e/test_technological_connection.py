@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.services import connection_fees
-from tests.documents import docx_text, pdf_text
+from tests.e2e.steps import (answer_on_case_page, document_texts, finish_task, start_application,
+                             submit_application, take_task, to_check_page)
 from tests.e2e.test_billing import log_in, log_out
 from tests.factories import UserFactory
 from workflows import definitions
@@ -31,22 +32,6 @@ def people(live_server, tmp_path_factory):
                 "fitter": users.staff("specialist", groups=["metering"], email="tp.fitter@example.com").email}
 
 
-def take(page, base, number):
-    page.goto(f"{base}/tasks/?scope=groups")
-    page.get_by_role("row").filter(has_text=number).get_by_role("button", name="Взять").first.click()
-
-
-def finish(page, number):
-    page.get_by_role("button", name="Завершить задачу").click()
-    page.get_by_role("status").filter(has_text=number).wait_for()
-
-
-def answer(page, base, number):
-    page.goto(f"{base}/cases/{number}")
-    page.get_by_role("button", name="Отправить", exact=True).click()
-    page.get_by_role("status").filter(has_text="ответ получен").wait_for()
-
-
 def test_technological_connection_from_application_to_act(browser, live_server, people):
     base = live_server["url"]
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -54,10 +39,7 @@ def test_technological_connection_from_application_to_act(browser, live_server, 
     page.set_default_timeout(15_000)
 
     log_in(page, base, people["applicant"])
-    page.goto(f"{base}/cases/new")
-    page.get_by_role("region", name="Технологическое присоединение", exact=True).get_by_role("link").click()
-    assert "Правоустанавливающий документ" in page.content()
-    page.get_by_role("link", name="Начать заполнение заявки").click()
+    start_application(page, base, "Технологическое присоединение")
     page.get_by_label("Заявитель").select_option("individual")
     page.get_by_label("Присоединяемый объект").fill("Жилой дом")
     page.get_by_label("Адрес объекта").fill("Московская обл., д. Лаговское, ул. Полевая, уч. 15")
@@ -80,69 +62,60 @@ def test_technological_connection_from_application_to_act(browser, live_server, 
     for label, name in (("Правоустанавливающий документ на участок или здание", "egrn.pdf"),
                         ("План расположения энергопринимающих устройств", "plan.pdf")):
         page.get_by_label(label).set_input_files(files=[{"name": name, "mimeType": "application/pdf", "buffer": PDF}])
-    page.get_by_role("button", name="Продолжить").click()
-    page.get_by_role("heading", name="Проверьте ответы").wait_for()
-    assert "egrn.pdf" in page.locator("dl").inner_text()
-    page.get_by_role("button", name="Подать заявку").click()
-    number = page.get_by_role("status").filter(has_text="Ваша заявка подана").locator("strong").inner_text()
+    assert "egrn.pdf" in to_check_page(page)
+    number = submit_application(page)
     assert number.startswith("ТП-")
     log_out(page, base)
 
     log_in(page, base, people["engineer"])
-    take(page, base, number)
+    take_task(page, base, number)
     page.get_by_role("group", name="Заявка и документы в порядке").get_by_label("Да").check()
-    finish(page, number)
-    take(page, base, number)
+    finish_task(page, number)
+    take_task(page, base, number)
     page.get_by_label("Точка присоединения").fill("РУ-0,4 кВ ТП-125, фидер 3")
     page.get_by_label("Источник питания").fill("ПС 110/10 кВ «Лаговская»")
     page.locator("#grid_works_rows-0-item").fill("Строительство ВЛИ-0,4 кВ от опоры № 12")
     page.locator("#applicant_works_rows-0-item").fill("Установка вводного устройства")
-    finish(page, number)
+    finish_task(page, number)
     log_out(page, base)
 
     log_in(page, base, people["applicant"])
     page.goto(f"{base}/cases/{number}")
     assert "оплатите счёт" in page.locator("#case-status").inner_text()
     page.get_by_label("Ваше решение").select_option("accept")
-    page.get_by_role("button", name="Отправить", exact=True).click()
-    page.get_by_role("status").filter(has_text="ответ получен").wait_for()
+    answer_on_case_page(page)
     log_out(page, base)
 
     log_in(page, base, people["engineer"])
-    take(page, base, number)
+    take_task(page, base, number)
     page.get_by_label("Дата оплаты").fill(date.today().isoformat())
     page.get_by_label("Платёжный документ").fill("п/п № 17")
-    finish(page, number)
-    take(page, base, number)
+    finish_task(page, number)
+    take_task(page, base, number)
     page.get_by_role("group", name="Мероприятия по техническим условиям выполнены").get_by_label("Да").check()
-    finish(page, number)
+    finish_task(page, number)
     log_out(page, base)
 
     log_in(page, base, people["applicant"])
     page.goto(f"{base}/cases/{number}")
     page.get_by_role("group", name="Мои мероприятия по техническим условиям выполнены").get_by_label("Да").check()
-    page.get_by_role("button", name="Отправить", exact=True).click()
-    page.get_by_role("status").filter(has_text="ответ получен").wait_for()
+    answer_on_case_page(page)
     log_out(page, base)
 
     log_in(page, base, people["fitter"])
-    take(page, base, number)
+    take_task(page, base, number)
     page.get_by_label("Тип прибора учёта").fill("Меркурий 201.8")
     page.get_by_label("Заводской номер прибора учёта").fill("46211234")
     page.get_by_label("Показания при допуске").fill("0,8")
     page.get_by_label("Границы балансовой и эксплуатационной ответственности").fill("На контактах вводного провода")
     page.get_by_label("Дата фактического присоединения").fill(date.today().isoformat())
-    finish(page, number)
+    finish_task(page, number)
     log_out(page, base)
 
     log_in(page, base, people["applicant"])
     page.goto(f"{base}/cases/{number}")
     assert "присоединение выполнено" in page.locator("#case-status").inner_text()
-    for extension, read in ((".pdf", pdf_text), (".docx", docx_text)):
-        link = page.get_by_role("link", name="Скачать").filter(has_text=f"tp_act-{number}{extension}").first
-        response = context.request.get(f"{base}{link.get_attribute('href')}")
-        assert response.ok
-        text = read(response.body())
+    for extension, text in document_texts(page, base, f"tp_act-{number}").items():
         for expected in (number, "Морозов Илья Сергеевич", "46211234", "Жилой дом", "Сотрудник Тестовый"):
             assert expected in text, (extension, expected, text[:400])
     context.close()
