@@ -93,7 +93,37 @@ def _cases() -> int:
     [review] = cases.open_tasks(second)
     engine.complete_task(review.id, specialist, {"decision": "approve", "visit_date": "2026-12-10",
                                                  "materials": [{"name": "Счётчик Меркурий 206", "quantity": "1"}]})
-    return 2
+    return 2 + _process_cases()
+
+
+# The smallest PDF readers open: what the demo applications attach as their documents.
+DEMO_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _process_cases() -> int:
+    """A technological connection waiting for its completeness check, and a meter replacement waiting
+    for the applicant to choose a visit time."""
+    from app.services import cases
+    from workflows import definitions
+
+    made = 0
+    petrov = users.by_email("petrov@example.com")
+    if definitions.latest_version("technological_connection") is not None:
+        attachment = lambda name: {"filename": name, "content_type": "application/pdf", "data": DEMO_PDF}  # noqa: E731
+        cases.start(petrov, "technological_connection", {
+            "applicant_kind": "individual", "object_name": "Жилой дом", "cadastral_number": "50:27:0020806:123",
+            "object_address": "Московская обл., д. Лаговское, ул. Полевая, уч. 15", "max_power": "15",
+            "existing_power": "0", "voltage": "0.4", "reliability_category": "III", "load": "household",
+            "distance_m": 120, "area": "rural", "privileged": False, "retail_supplier": "gridcase_sales",
+            "title_document": attachment("Выписка из ЕГРН.pdf"), "location_plan": attachment("План участка.pdf")})
+        made += 1
+    account = db.session.scalar(select(Account).where(Account.number == "1000000003"))
+    if definitions.latest_version("meter_replacement") is not None and account is not None:
+        cases.start(petrov, "meter_replacement", {"reason": "smart_meter", "meter_serial": "7730012",
+                                                  "phone": "+7 900 222-33-44"},
+                    account=account)
+        made += 1
+    return made
 
 
 @click.command("seed-demo", help="Load demo users and accounts (idempotent).")
