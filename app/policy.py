@@ -3,6 +3,8 @@
 Views and API endpoints ask `require("permission")`; object checks (may this user see this account?)
 live here too, so no view decides access with an ad-hoc `if`.
 """
+from dataclasses import dataclass
+from datetime import date
 from functools import wraps
 
 from flask import abort, g
@@ -81,7 +83,54 @@ def require(permission: str):
     return decorator
 
 
+@dataclass(frozen=True)
+class Window:
+    """The days of an account's history someone sees: from `start` (inclusive) to `end` (exclusive),
+    either open when None. Staff and everyone whose access is undated see it all; a new owner sees it
+    from the transfer date, a previous owner up to it."""
+
+    start: date | None = None
+    end: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return (self.start is None or day >= self.start) and (self.end is None or day < self.end)
+
+    @property
+    def first_period(self) -> date | None:
+        """The first billing month whose charge falls in the window (a month's charge is dated on its
+        last day, so the month of the start counts)."""
+        return self.start.replace(day=1) if self.start else None
+
+    @property
+    def end_period(self) -> date | None:
+        """The first billing month past the window: a month counts only if it ended before `end`."""
+        return self.end.replace(day=1) if self.end else None
+
+    def covers_period(self, period: date) -> bool:
+        return (self.first_period is None or period >= self.first_period) and (
+            self.end_period is None or period < self.end_period)
+
+
+EVERYTHING = Window()
+
+
+def account_window(user, account) -> Window | None:
+    """What of the account the user sees; None when nothing (someone else's account)."""
+    if has_permission(user, "accounts.read_any"):
+        return EVERYTHING
+    access = account.access_of(user.id)
+    if access is None:
+        return None
+    return Window(access.valid_from, access.valid_until)
+
+
 def can_view_account(user, account) -> bool:
+    """The account's pages: its owner and representatives, a previous owner (their history only), staff."""
+    return account_window(user, account) is not None
+
+
+def can_act_on_account(user, account) -> bool:
+    """Sending readings, paying, filing applications on the account: only who has it now (and staff)."""
     if has_permission(user, "accounts.read_any"):
         return True
     return any(a.user_id == user.id for a in account.active_accesses())

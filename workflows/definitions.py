@@ -40,6 +40,9 @@ class Parsed:
     start_form: str | None
     start_check: str | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)
+    # False when the application is not about one of the applicant's accounts (it names the account
+    # itself, as a change of owner does): the form offers no account to choose.
+    applicant_account: bool = True
 
 
 def parse(xml: bytes | str) -> Parsed:
@@ -68,7 +71,7 @@ def parse(xml: bytes | str) -> Parsed:
     props = (getattr(starts[0], "extensions", {}) or {}).get("properties", {}) or {}
     prefix = props.get("casePrefix") or key[:3].upper()
     return Parsed(key, spec.description or key, spec, subprocess_specs, prefix, start.sla_days, start.form_key,
-                  start.check)
+                  start.check, applicant_account=props.get("applicantAccount") != "none")
 
 
 def validate(parsed: Parsed, forms: set[str], handlers: set[str], groups: set[str],

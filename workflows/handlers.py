@@ -78,4 +78,4 @@ def _jsonable(data: dict) -> dict:
 
 
 # Handlers in their own modules register themselves on import.
-from workflows import complaint_handlers, documents_handler, gis_tp_delivery, metering_handlers, tp_handlers  # noqa: E402,F401
+from workflows import account_handlers, complaint_handlers, documents_handler, gis_tp_delivery, metering_handlers, tp_handlers  # noqa: E402,F401

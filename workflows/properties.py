@@ -20,7 +20,7 @@ from dataclasses import dataclass
 USER_TASK = ("formKey", "candidateGroup", "slaDays", "statusLabel", "statusLabelEn", "actor", "check")
 ANY_ELEMENT = ("statusLabel", "statusLabelEn")
 SERVICE_TASK = ("document",)  # the handler itself is <spiffworkflow:serviceTaskOperator id="...">
-PROCESS = ("casePrefix", "slaDays", "check")
+PROCESS = ("casePrefix", "slaDays", "check", "applicantAccount")
 ACTORS = ("staff", "applicant")
 
 

@@ -1,5 +1,7 @@
 """Customer accounts (лицевые счета) and who may see them."""
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from datetime import date
+
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -27,15 +29,34 @@ class Account(db.Model):
 
     accesses: Mapped[list["AccountAccess"]] = relationship(back_populates="account")
 
-    def active_accesses(self) -> list["AccountAccess"]:
-        return [a for a in self.accesses if a.revoked_at is None]
+    def active_accesses(self, today: date | None = None) -> list["AccountAccess"]:
+        """Who has the account now: not revoked, and not ended by a change of owner."""
+        today = today or _today()
+        return [a for a in self.accesses if a.is_current(today)]
 
-    def owner_access(self) -> "AccountAccess | None":
-        return next((a for a in self.active_accesses() if a.role == OWNER), None)
+    def owner_access(self, today: date | None = None) -> "AccountAccess | None":
+        return next((a for a in self.active_accesses(today) if a.role == OWNER), None)
+
+    def access_of(self, user_id: int) -> "AccountAccess | None":
+        """The user's right to the account, current or ended (a former owner keeps their history);
+        None when they have none or it was revoked."""
+        return next((a for a in self.accesses if a.user_id == user_id and a.revoked_at is None), None)
+
+    def former_accesses(self, today: date | None = None) -> list["AccountAccess"]:
+        today = today or _today()
+        return [a for a in self.accesses if a.revoked_at is None and a.has_ended(today)]
 
 
 class AccountAccess(db.Model):
-    """A user's right to an account: the owner, or a representative the owner added."""
+    """A user's right to an account: the owner, or a representative the owner added.
+
+    An access is dated like the rule tables are: it covers the days from `valid_from` (inclusive) to
+    `valid_until` (exclusive), either open when empty. When the premises change hands, the previous
+    owner's access gets `valid_until` = the transfer date and the new owner's `valid_from` = the same
+    date, so one ends exactly where the other begins. An ended access is read-only: its holder sees the
+    account's history before `valid_until` and nothing after it. A revoked access (`revoked_at`, a
+    removed representative) gives nothing at all.
+    """
 
     __tablename__ = "account_access"
     __table_args__ = (UniqueConstraint("account_id", "user_id"),)
@@ -46,6 +67,23 @@ class AccountAccess(db.Model):
     granted_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     revoked_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    valid_from: Mapped[object | None] = mapped_column(Date)  # the first day covered; empty: from the start
+    valid_until: Mapped[object | None] = mapped_column(Date)  # the day it ended, not covered; empty: open
 
     account: Mapped[Account] = relationship(back_populates="accesses")
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+    def covers(self, day: date) -> bool:
+        return (self.valid_from is None or day >= self.valid_from) and (self.valid_until is None or day < self.valid_until)
+
+    def is_current(self, today: date) -> bool:
+        return self.revoked_at is None and self.covers(today)
+
+    def has_ended(self, today: date) -> bool:
+        return self.valid_until is not None and self.valid_until <= today
+
+
+def _today() -> date:
+    from app.services.periods import local_today
+
+    return local_today()

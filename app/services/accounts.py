@@ -13,6 +13,7 @@ from app.models import OWNER, REPRESENTATIVE, Account, AccountAccess, User
 from app.models.types import utcnow
 from app.services import audit, throttle
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
+from app.services.periods import local_today
 
 NUMBER_RE = re.compile(r"^\d{6,20}$")
 
@@ -31,15 +32,20 @@ def clean_number(number: str) -> str:
     return number
 
 
-def accounts_of(user: User) -> list[tuple[Account, str]]:
-    """The accounts a customer sees, with their role on each, oldest link first."""
-    rows = db.session.execute(
-        select(Account, AccountAccess.role)
-        .join(AccountAccess, AccountAccess.account_id == Account.id)
+def accesses_of(user: User) -> list[AccountAccess]:
+    """A customer's rights to accounts, current and ended (a previous owner's history), oldest link
+    first; revoked ones are left out."""
+    return list(db.session.scalars(
+        select(AccountAccess).join(Account, AccountAccess.account_id == Account.id)
         .where(AccountAccess.user_id == user.id, AccountAccess.revoked_at.is_(None))
-        .order_by(AccountAccess.granted_at, Account.id)
-    ).all()
-    return [(account, role) for account, role in rows]
+        .order_by(AccountAccess.granted_at, Account.id)))
+
+
+def accounts_of(user: User) -> list[tuple[Account, str]]:
+    """The accounts a customer has now, with their role on each, oldest link first: what they may
+    act on (send readings, file applications). An account that passed to a new owner is not here."""
+    today = local_today()
+    return [(access.account, access.role) for access in accesses_of(user) if access.covers(today)]
 
 
 def get_for(user: User, account_id: int) -> Account:
@@ -66,7 +72,7 @@ def link(user: User, number: str, code: str) -> Account:
         raise InvalidInput(_l("The account number or the code does not match our records. "
                               "Check them against your latest bill."), field="code")
     existing = next((a for a in account.accesses if a.user_id == user.id), None)
-    if existing is not None and existing.revoked_at is None:
+    if existing is not None and existing.is_current(local_today()):
         raise Conflict(_l("This account is already in your list."), field="number")
     owner = account.owner_access()
     if owner is not None:
@@ -76,6 +82,7 @@ def link(user: User, number: str, code: str) -> Account:
                           "representative."), field="number")
     if existing is not None:
         existing.revoked_at, existing.role, existing.granted_at = None, OWNER, utcnow()
+        existing.valid_until = None
     else:
         db.session.add(AccountAccess(account=account, user_id=user.id, role=OWNER))
     audit.record("account.link", actor=user, obj=account, details={"role": OWNER})
@@ -99,14 +106,17 @@ def add_representative(actor: User, account_id: int, email: str) -> AccountAcces
         raise InvalidInput(_l("No customer is registered with this e-mail. Ask them to register first."),
                            field="email")
     access = next((a for a in account.accesses if a.user_id == user.id), None)
-    if access is not None and access.revoked_at is None:
+    if access is not None and access.is_current(local_today()):
         raise Conflict(_l("This person already has access to the account."), field="email")
+    # A representative sees what the owner who added them sees: the account from the owner's first day.
+    since = account.owner_access().valid_from
     if access is None:
-        access = AccountAccess(account=account, user_id=user.id, role=REPRESENTATIVE, granted_by_id=actor.id)
+        access = AccountAccess(account=account, user_id=user.id, role=REPRESENTATIVE, granted_by_id=actor.id,
+                               valid_from=since)
         db.session.add(access)
     else:
         access.revoked_at, access.role, access.granted_by_id = None, REPRESENTATIVE, actor.id
-        access.granted_at = utcnow()
+        access.granted_at, access.valid_from, access.valid_until = utcnow(), since, None
     db.session.flush()
     audit.record("account.representative.add", actor=actor, obj=account, details={"user_id": user.id})
     db.session.commit()

@@ -11,9 +11,18 @@ from app.models import AccountAccess, Case, CaseDocument, CaseEvent, HumanTask, 
 from app.models.types import utcnow
 from app.services import audit, file_store
 from app.services.errors import Conflict, Forbidden, NotFound
+from app.services.periods import local_today
 from workflows import engine
 
 TEAM_LEAD_GROUP = "team_lead"
+
+
+def _held_now(user: User):
+    """The accounts the user has today: not revoked, and not passed to a new owner."""
+    today = local_today()
+    return (AccountAccess.user_id == user.id, AccountAccess.revoked_at.is_(None),
+            or_(AccountAccess.valid_from.is_(None), AccountAccess.valid_from <= today),
+            or_(AccountAccess.valid_until.is_(None), AccountAccess.valid_until > today))
 
 
 def can_see_case(user: User, case: Case) -> bool:
@@ -22,8 +31,7 @@ def can_see_case(user: User, case: Case) -> bool:
     if case.applicant_id == user.id:
         return True
     return case.account_id is not None and db.session.scalar(select(AccountAccess.id).where(
-        AccountAccess.account_id == case.account_id, AccountAccess.user_id == user.id,
-        AccountAccess.revoked_at.is_(None))) is not None
+        AccountAccess.account_id == case.account_id, *_held_now(user))) is not None
 
 
 def case_for(user: User, number: str) -> Case:
@@ -36,8 +44,7 @@ def case_for(user: User, number: str) -> Case:
 
 
 def cases_of(user: User) -> list[Case]:
-    accounts = select(AccountAccess.account_id).where(AccountAccess.user_id == user.id,
-                                                      AccountAccess.revoked_at.is_(None))
+    accounts = select(AccountAccess.account_id).where(*_held_now(user))
     return list(db.session.scalars(select(Case).where(
         or_(Case.applicant_id == user.id, Case.account_id.in_(accounts))).order_by(Case.opened_at.desc())))
 

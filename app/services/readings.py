@@ -175,6 +175,10 @@ def submit(user: User, meter_id: int, raw: dict[str, str], confirm_jump: bool = 
            today: date | None = None) -> Submitted:
     """A customer's (or a staff member's) reading taken today, checked and placed in its period."""
     meter = meter_for(user, meter_id)
+    if not policy.can_act_on_account(user, meter.premises.account):
+        audit.record("access.denied", actor=user, obj=meter, outcome="denied", details={"reason": "transferred"},
+                     commit=True)
+        raise Forbidden(_l("The account has passed to a new owner: its readings are no longer yours to send."))
     if meter.removed_on is not None:
         raise InvalidInput(_l("This meter has been removed; submit the readings of the new one."))
     if meter.askue and not policy.is_staff(user):
@@ -188,11 +192,20 @@ def submit(user: User, meter_id: int, raw: dict[str, str], confirm_jump: bool = 
     return result
 
 
-def last_readings(account: Account) -> dict[int, MeterReading]:
-    """The latest current reading of each of the account's meters."""
-    rows = db.session.scalars(
+def _within(query, window: policy.Window | None):
+    """Readings taken within the part of the account's history the viewer sees."""
+    if window is not None and window.start is not None:
+        query = query.where(MeterReading.taken_on >= window.start)
+    if window is not None and window.end is not None:
+        query = query.where(MeterReading.taken_on < window.end)
+    return query
+
+
+def last_readings(account: Account, window: policy.Window | None = None) -> dict[int, MeterReading]:
+    """The latest current reading of each of the account's meters (within the window, if given)."""
+    rows = db.session.scalars(_within(
         select(MeterReading).join(Meter).join(Premises)
-        .where(Premises.account_id == account.id, MeterReading.is_current)
+        .where(Premises.account_id == account.id, MeterReading.is_current), window)
         .order_by(MeterReading.meter_id, MeterReading.period.desc()))
     latest: dict[int, MeterReading] = {}
     for row in rows:
@@ -200,9 +213,10 @@ def last_readings(account: Account) -> dict[int, MeterReading]:
     return latest
 
 
-def history_of(account: Account, limit: int = 36) -> list[MeterReading]:
-    """The account's recent readings, newest first; replaced corrections are left out."""
-    return list(db.session.scalars(
+def history_of(account: Account, limit: int = 36, window: policy.Window | None = None) -> list[MeterReading]:
+    """The account's recent readings, newest first; replaced corrections are left out. With a window,
+    only the readings taken within it (a previous owner's, or a new owner's since the transfer)."""
+    return list(db.session.scalars(_within(
         select(MeterReading).join(Meter).join(Premises)
-        .where(Premises.account_id == account.id, MeterReading.status != "replaced")
+        .where(Premises.account_id == account.id, MeterReading.status != "replaced"), window)
         .order_by(MeterReading.period.desc(), MeterReading.meter_id).limit(limit)))

@@ -5,12 +5,13 @@ customer's accounts come from two queries whatever the number of accounts.
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
 from sqlalchemy import bindparam, func, select
 
+from app import policy
 from app.extensions import db
 from app.models import (Account, AccountAccess, AccountPeriod, Accrual, KeyRate, LedgerEntry, Meter, MeterReading,
                         PenaltyRateCap, Premises)
@@ -53,6 +54,7 @@ class AccountCard:
     address: str
     is_closed: bool
     role: str
+    transferred_on: date | None = None  # the account passed to a new owner: history up to this day only
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ def _dashboard_queries():
     latest = (select(func.max(newer.c.period)).where(newer.c.account_id == acc.id)
               .correlate(Account.__table__).scalar_subquery())
     accounts = (select(acc.id, acc.number, acc.holder_name, acc.address, acc.is_closed, access.role,
+                       access.valid_from, access.valid_until,
                        balance.label("balance"), bill.period, bill.charged, bill.due_date)
                 .select_from(Account.__table__)
                 .join(AccountAccess.__table__, access.account_id == acc.id)
@@ -96,15 +99,21 @@ def _dashboard_queries():
 
 
 def dashboard(user) -> list[tuple[AccountCard, Summary]]:
-    """The customer's accounts with balance, latest bill and meters, in two queries."""
+    """The customer's accounts with balance, latest bill and meters, in two queries; an account
+    whose access is dated (it passed to the user, or from them, on a transfer date) shows only its
+    part of the history, at a few queries more."""
     accounts_query, meters_query = _dashboard_queries()
     cards: list[tuple[AccountCard, Summary]] = []
     by_id: dict[int, Summary] = {}
+    windows: dict[int, policy.Window] = {}
     for row in db.session.execute(accounts_query, {"user_id": user.id}):
         summary = Summary(balance=Decimal(row.balance).quantize(Decimal("0.01")),
                           last_bill=LastBill(row.period, row.charged, row.due_date) if row.period else None)
-        cards.append((AccountCard(row.id, row.number, row.holder_name, row.address, row.is_closed, row.role), summary))
+        cards.append((AccountCard(row.id, row.number, row.holder_name, row.address, row.is_closed, row.role,
+                                  transferred_on=row.valid_until), summary))
         by_id[row.id] = summary
+        if row.valid_from is not None or row.valid_until is not None:
+            windows[row.id] = policy.Window(row.valid_from, row.valid_until)
     if by_id:
         for row in db.session.execute(meters_query, {"ids": list(by_id)}):
             reading = None
@@ -112,11 +121,53 @@ def dashboard(user) -> list[tuple[AccountCard, Summary]]:
                 reading = LastReading(row.taken_on, dict(zip(("T1", "T2", "T3")[:row.zones], (row.t1, row.t2, row.t3))))
             by_id[row.account_id].meters.append(
                 (MeterCard(row.id, row.resource, row.model, row.serial, row.askue), reading))
+    for account_id, window in windows.items():
+        _limit_to(by_id[account_id], account_id, window)
     return cards
 
 
-def entries_of(account: Account, until: date | None = None) -> list[LedgerEntry]:
-    query = select(LedgerEntry).where(LedgerEntry.account_id == account.id)
+def _limit_to(summary: Summary, account_id: int, window: policy.Window) -> None:
+    """A dashboard card's figures within the user's part of the account's history."""
+    entries = _within(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.account_id == account_id),
+                      LedgerEntry.booked_on, window)
+    bills_query = _within_periods(select(AccountPeriod).where(AccountPeriod.account_id == account_id),
+                                  AccountPeriod.period, window)
+    summary.balance = Decimal(db.session.scalar(entries)).quantize(Decimal("0.01"))
+    bill = db.session.scalar(bills_query.order_by(AccountPeriod.period.desc()).limit(1))
+    summary.last_bill = LastBill(bill.period, bill.charged, bill.due_date) if bill else None
+    meters = []
+    for card, _reading in summary.meters:
+        newest = db.session.scalar(_within(select(MeterReading).where(
+            MeterReading.meter_id == card.id, MeterReading.is_current), MeterReading.taken_on, window)
+            .order_by(MeterReading.period.desc(), MeterReading.taken_on.desc()).limit(1))
+        meters.append((card, LastReading(newest.taken_on, newest.values()) if newest else None))
+    summary.meters = meters
+
+
+def _within(query, column, window: policy.Window | None):
+    """The query limited to the rows whose date `column` falls in the window."""
+    if window is None:
+        return query
+    if window.start is not None:
+        query = query.where(column >= window.start)
+    if window.end is not None:
+        query = query.where(column < window.end)
+    return query
+
+
+def _within_periods(query, column, window: policy.Window | None):
+    """The query limited to the billing months whose charge falls in the window."""
+    if window is None:
+        return query
+    if window.first_period is not None:
+        query = query.where(column >= window.first_period)
+    if window.end_period is not None:
+        query = query.where(column < window.end_period)
+    return query
+
+
+def entries_of(account: Account, until: date | None = None, window: policy.Window | None = None) -> list[LedgerEntry]:
+    query = _within(select(LedgerEntry).where(LedgerEntry.account_id == account.id), LedgerEntry.booked_on, window)
     if until is not None:
         query = query.where(LedgerEntry.booked_on <= until)
     return list(db.session.scalars(query.order_by(LedgerEntry.booked_on, LedgerEntry.id)))
@@ -147,10 +198,13 @@ class DebtView:
         return max(ZERO, self.penalties_accrued - self.penalties_posted)
 
 
-def debt(account: Account, as_of: date | None = None) -> DebtView:
-    """Debt by period and the penalties accrued day by day up to `as_of` (today by default)."""
+def debt(account: Account, as_of: date | None = None, window: policy.Window | None = None) -> DebtView:
+    """Debt by period and the penalties accrued day by day up to `as_of` (today by default). Within a
+    window only its entries count, and a window that has ended is shown as of its last day."""
     as_of = as_of or local_today()
-    rows = entries_of(account, as_of)
+    if window is not None and window.end is not None:
+        as_of = min(as_of, window.end - timedelta(days=1))
+    rows = entries_of(account, as_of, window)
     statement = ledger.allocate(as_entries(rows))
     rates, caps = rate_tables()
     scheme = penalties.SCHEMES[account.penalty_scheme]
@@ -159,8 +213,9 @@ def debt(account: Account, as_of: date | None = None) -> DebtView:
     return DebtView(statement, accrued, sum((calc.total for _, calc in accrued), ZERO), posted, as_of)
 
 
-def bills(account: Account) -> list[AccountPeriod]:
-    return list(db.session.scalars(select(AccountPeriod).where(AccountPeriod.account_id == account.id)
+def bills(account: Account, window: policy.Window | None = None) -> list[AccountPeriod]:
+    return list(db.session.scalars(_within_periods(select(AccountPeriod).where(AccountPeriod.account_id == account.id),
+                                                   AccountPeriod.period, window)
                                    .order_by(AccountPeriod.period.desc())))
 
 
@@ -195,8 +250,11 @@ class Change:
         return found
 
 
-def changes(account: Account, period: date) -> list[Change]:
-    current, earlier = lines(account, period), lines(account, previous_period(period))
+def changes(account: Account, period: date, window: policy.Window | None = None) -> list[Change]:
+    """Why the month differs from the one before; a month before the window is not compared with."""
+    before = previous_period(period)
+    current = lines(account, period)
+    earlier = lines(account, before) if window is None or window.covers_period(before) else []
     grouped: dict[str, list[list[Accrual]]] = defaultdict(lambda: [[], []])
     for line in current:
         grouped[line.resource][0].append(line)
@@ -213,7 +271,7 @@ def changes(account: Account, period: date) -> list[Change]:
     return result
 
 
-def payments(account: Account) -> list[LedgerEntry]:
-    return list(db.session.scalars(select(LedgerEntry).where(
-        LedgerEntry.account_id == account.id, LedgerEntry.kind == "payment")
+def payments(account: Account, window: policy.Window | None = None) -> list[LedgerEntry]:
+    return list(db.session.scalars(_within(select(LedgerEntry).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.kind == "payment"), LedgerEntry.booked_on, window)
         .order_by(LedgerEntry.booked_on.desc(), LedgerEntry.id.desc())))

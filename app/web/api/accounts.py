@@ -1,6 +1,7 @@
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from app import policy
 from app.services import accounts
 from app.web.api.schemas import AccountLinkSchema, AccountSchema, RepresentativeSchema
 
@@ -8,16 +9,21 @@ blp = Blueprint("api_accounts", __name__, url_prefix="/api/v1/accounts",
                 description="Customer accounts (лицевые счета)")
 
 
-def _with_role(account, role):
-    return {**{name: getattr(account, name) for name in ("id", "number", "holder_name", "address", "is_closed")},
-            "role": role}
+def _with_role(account, role, access=None):
+    ended = access is not None and access.valid_until is not None
+    return {**{name: getattr(account, name) for name in ("id", "number", "address", "is_closed")},
+            # Whose name the account is in now is not a previous owner's business.
+            "holder_name": None if ended else account.holder_name,
+            "role": role, "since": access.valid_from if access is not None else None,
+            "transferred_on": access.valid_until if access is not None else None}
 
 
 @blp.get("")
 @blp.response(200, AccountSchema(many=True))
 def list_accounts():
-    """The caller's accounts, with their role on each."""
-    return [_with_role(account, role) for account, role in accounts.accounts_of(current_user)]
+    """The caller's accounts, with their role on each; one that passed to a new owner has
+    `transferred_on` and shows only its history before that day."""
+    return [_with_role(access.account, access.role, access) for access in accounts.accesses_of(current_user)]
 
 
 @blp.post("/link")
@@ -33,15 +39,17 @@ def link_account(body):
 @blp.response(200, AccountSchema)
 def get_account(account_id):
     account = accounts.get_for(current_user, account_id)
-    access = next((a for a in account.active_accesses() if a.user_id == current_user.id), None)
-    return _with_role(account, access.role if access else None)
+    access = account.access_of(current_user.id)
+    return _with_role(account, access.role if access else None, access)
 
 
 @blp.get("/<int:account_id>/people")
 @blp.response(200, RepresentativeSchema(many=True))
 def list_people(account_id):
-    """Everyone who sees the account: the owner and representatives."""
+    """Everyone who has the account now: the owner and representatives (a previous owner sees nobody)."""
     account = accounts.get_for(current_user, account_id)
+    if not policy.can_act_on_account(current_user, account):
+        return []
     return [{"user_id": a.user_id, "email": a.user.email, "full_name": a.user.full_name, "role": a.role}
             for a in account.active_accesses()]
 

@@ -1,9 +1,11 @@
 """Meters, readings, accruals, debt, payments and bills: what the customer pages show, as JSON."""
 import marshmallow as ma
 from flask import Response
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from app import policy
 from app.services import accounts, readings, statements
 from app.services.errors import NotFound
 from app.services.periods import parse_period
@@ -13,18 +15,27 @@ from app.web.api.schemas import (AccrualSchema, BillSchema, DebtSchema, MeterSch
 blp = Blueprint("api_billing", __name__, url_prefix="/api/v1", description="Meters, readings and money")
 
 
-def _period(text: str):
+def _period(text: str, window=None):
     try:
-        return parse_period(text)
+        period = parse_period(text)
     except ValueError as error:
         raise NotFound(str(error)) from None
+    if window is not None and not window.covers_period(period):
+        raise NotFound(_l("There is no bill for %(period)s yet: the period is not closed.", period=f"{period:%m.%Y}"))
+    return period
+
+
+def _account(account_id):
+    """The account and the part of its history the caller sees."""
+    account = accounts.get_for(current_user, account_id)
+    return account, policy.account_window(current_user, account)
 
 
 @blp.get("/accounts/<int:account_id>/meters")
 @blp.response(200, MeterSchema(many=True))
 def meters(account_id):
-    account = accounts.get_for(current_user, account_id)
-    latest = readings.last_readings(account)
+    account, window = _account(account_id)
+    latest = readings.last_readings(account, window)
     return [{"meter": m, "last_reading": latest.get(m.id)} for m in readings.meters_of(account)]
 
 
@@ -32,7 +43,9 @@ def meters(account_id):
 @blp.response(200, ReadingSchema(many=True))
 def meter_readings(meter_id):
     meter = readings.meter_for(current_user, meter_id)
-    return [r for r in readings.history_of(meter.premises.account, limit=120) if r.meter_id == meter.id]
+    account = meter.premises.account
+    return [r for r in readings.history_of(account, limit=120, window=policy.account_window(current_user, account))
+            if r.meter_id == meter.id]
 
 
 @blp.post("/meters/<int:meter_id>/readings")
@@ -49,7 +62,7 @@ def submit_reading(body, meter_id):
 @blp.get("/accounts/<int:account_id>/bills")
 @blp.response(200, BillSchema(many=True))
 def bills(account_id):
-    return statements.bills(accounts.get_for(current_user, account_id))
+    return statements.bills(*_account(account_id))
 
 
 class PeriodQuery(ma.Schema):
@@ -60,15 +73,16 @@ class PeriodQuery(ma.Schema):
 @blp.arguments(PeriodQuery, location="query")
 @blp.response(200, AccrualSchema(many=True))
 def accruals(query, account_id):
-    account = accounts.get_for(current_user, account_id)
-    return statements.lines(account, _period(query["period"]))
+    account, window = _account(account_id)
+    return statements.lines(account, _period(query["period"], window))
 
 
 @blp.get("/accounts/<int:account_id>/debt")
 @blp.response(200, DebtSchema)
 def debt(account_id):
     """Debt by period, the advance, and the penalties accrued to today with their calculation lines."""
-    view = statements.debt(accounts.get_for(current_user, account_id))
+    account, window = _account(account_id)
+    view = statements.debt(account, window=window)
     return {"as_of": view.as_of, "debt": view.statement.debt, "advance": view.statement.advance,
             "balance": view.statement.balance, "penalties_accrued": view.penalties_accrued,
             "penalties_billed": view.penalties_posted,
@@ -80,7 +94,7 @@ def debt(account_id):
 @blp.get("/accounts/<int:account_id>/payments")
 @blp.response(200, PaymentSchema(many=True))
 def payments(account_id):
-    return statements.payments(accounts.get_for(current_user, account_id))
+    return statements.payments(*_account(account_id))
 
 
 @blp.get("/accounts/<int:account_id>/bills/<period>.pdf")
@@ -89,6 +103,6 @@ def bill_pdf(account_id, period):
     """The monthly bill with the payment QR code (ГОСТ Р 56042-2014)."""
     from app.services import bills as bill_service
 
-    account = accounts.get_for(current_user, account_id)
-    pdf = bill_service.render_pdf(bill_service.bill_for(account, _period(period)))
+    account, window = _account(account_id)
+    pdf = bill_service.render_pdf(bill_service.bill_for(account, _period(period, window)))
     return Response(pdf, mimetype="application/pdf")

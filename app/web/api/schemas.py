@@ -25,6 +25,12 @@ class AccountSchema(ma.Schema):
     address = ma.fields.String(dump_only=True)
     is_closed = ma.fields.Boolean(dump_only=True)
     role = ma.fields.String(dump_only=True, metadata={"description": "owner or representative"})
+    since = ma.fields.Date(dump_only=True, allow_none=True,
+                           metadata={"description": "the account passed to its present owner on this day: "
+                                                    "its history is shown from it"})
+    transferred_on = ma.fields.Date(dump_only=True, allow_none=True,
+                                    metadata={"description": "the account passed to a new owner on this day: the "
+                                                             "caller sees its history before it, read-only"})
 
 
 class AccountLinkSchema(ma.Schema):

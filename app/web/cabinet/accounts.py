@@ -73,7 +73,9 @@ def account(account_id):
             flash(_("The representative is added."), "success")
             return redirect(url_for("cabinet.account", account_id=account.id))
     return render_template("cabinet/account.html", account=account, form=form, remove_form=ConfirmForm(),
-                           is_owner=policy.can_manage_account(current_user, account))
+                           is_owner=policy.can_manage_account(current_user, account),
+                           window=policy.account_window(current_user, account),
+                           current=policy.can_act_on_account(current_user, account))
 
 
 @bp.post("/accounts/<int:account_id>/representatives/<int:user_id>/remove")

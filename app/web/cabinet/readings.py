@@ -1,5 +1,5 @@
 """Submitting meter readings: a form per meter with one input per zone and the previous values."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -7,8 +7,9 @@ from flask_login import current_user
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import Length
 
+from app import policy
 from app.policy import require
-from app.services import accounts, readings
+from app.services import accounts, audit, readings
 from app.services.errors import ServiceError
 from app.services.periods import local_today
 from app.services.readings import NeedsConfirmation
@@ -35,11 +36,17 @@ def reading_form(meter, data=None):
 @require("cabinet.use")
 def readings_page(account_id):
     account = accounts.get_for(current_user, account_id)
+    window = policy.account_window(current_user, account)
+    # A previous owner sees the readings taken before the transfer, and sends none.
+    writable = policy.can_act_on_account(current_user, account)
+    if request.method == "POST" and not writable:
+        audit.record("access.denied", obj=account, outcome="denied", details={"reason": "transferred"}, commit=True)
+        abort(403)
     meters = readings.meters_of(account)
-    latest = readings.last_readings(account)
+    latest = readings.last_readings(account, window)
     posted_id = request.form.get(next((k for k in request.form if k.endswith("-meter_id")), ""), type=int)
     forms, needs_confirm = {}, set()
-    for meter in meters:
+    for meter in meters if writable else []:
         forms[meter.id] = reading_form(meter, request.form if posted_id == meter.id else None)
     if request.method == "POST" and posted_id in forms:
         form = forms[posted_id]
@@ -64,4 +71,4 @@ def readings_page(account_id):
     period, outside = readings.period_for(local_today())
     return render_template("cabinet/readings.html", account=account, meters=meters, forms=forms, latest=latest,
                            needs_confirm=needs_confirm, period=period, outside=outside, resources=RESOURCES,
-                           history=readings.history_of(account))
+                           history=readings.history_of(account, window=window), window=window, writable=writable)

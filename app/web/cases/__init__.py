@@ -54,7 +54,7 @@ def guide(key):
 def file(key):
     definition, parsed = _process(key)
     draft = applications.draft_of(current_user, key)
-    linked = accounts.accounts_of(current_user)
+    linked = accounts.accounts_of(current_user) if parsed.applicant_account else []
     spec, form = None, None
     if parsed.start_form:
         spec, form = case_forms.build(parsed.start_form, draft_values=draft.values if draft else None)
