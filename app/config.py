@@ -70,9 +70,9 @@ class Config:
 
     # Meter readings and estimates (ПП 354): the company's submission window and the average rule.
     # Technological connection (ПП 861), the settings its rules leave to the company or that are not
-    # confirmed: working days to notify of missing documents, to fix them, to place the offer and to
-    # pay the invoice; the distances that decide the preferential fee and the term; VAT in the rates.
-    TP_COMPLETENESS_DAYS = env_int("TP_COMPLETENESS_DAYS", 3)
+    # confirmed: working days to fix missing documents, to place the offer and to pay the invoice; the
+    # distances that decide the preferential fee and the term; VAT in the rates. (The 3 working days of
+    # the completeness check are the task's slaDays in the diagram.)
     TP_FIX_DAYS = env_int("TP_FIX_DAYS", 20)
     TP_PLACEMENT_DAYS = env_int("TP_PLACEMENT_DAYS", 10)
     TP_INVOICE_DAYS = env_int("TP_INVOICE_DAYS", 5)
