@@ -8,7 +8,9 @@ security audit log gets refusals and access denials.
 Two people completing the same task: the second finds the task done and gets "already done by X".
 """
 import contextvars
+import functools
 import json
+import logging
 from datetime import datetime, timezone
 
 from flask_babel import lazy_gettext as _l
@@ -27,7 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.extensions import db
 from app.models import Case, CaseEvent, CaseNumberCounter, HumanTask
 from app.models.types import utcnow
-from app.services.errors import Conflict, InvalidInput, NotFound, ServiceError
+from app.services.errors import Conflict, InvalidInput, NotFound
 from workflows import definitions, handlers, properties, sandbox, state
 from workflows.deadlines import due_after
 
@@ -244,6 +246,24 @@ def _commit(case: Case) -> None:
 
 # --- the public steps -------------------------------------------------------------------------------
 
+log = logging.getLogger(__name__)
+
+
+def _all_or_nothing(step):
+    """A step that fails writes nothing: what it (or a handler) put in the session is rolled back before
+    the error goes to the caller, who may well commit something else (an audit event) afterwards."""
+
+    @functools.wraps(step)
+    def run(*args, **kwargs):
+        try:
+            return step(*args, **kwargs)
+        except BaseException:
+            db.session.rollback()
+            raise
+
+    return run
+
+
 def check_start(process_key: str, applicant=None, account=None, data: dict | None = None) -> dict:
     """Run the process's start check (its `check` property) on an application's values: raises
     InvalidInput when they cannot be filed, returns what the check adds to the data."""
@@ -257,6 +277,7 @@ def check_start(process_key: str, applicant=None, account=None, data: dict | Non
     return handlers.run_check(parsed.start_check, context, dict(data or {}))
 
 
+@_all_or_nothing
 def start_case(process_key: str, applicant=None, account=None, data: dict | None = None, actor=None) -> Case:
     definition = definitions.latest_version(process_key)
     if definition is None:
@@ -282,6 +303,7 @@ def start_case(process_key: str, applicant=None, account=None, data: dict | None
     return case
 
 
+@_all_or_nothing
 def complete_task(task_id: int, actor, data: dict) -> Case:
     """Complete a human task with the form's values. The case row is locked for the whole step."""
     # One round trip: lock the task's case (the task's UUID never changes, so reading it here is safe).
@@ -304,11 +326,7 @@ def complete_task(task_id: int, actor, data: dict) -> Case:
     check = properties.of(task.task_spec).check
     if check:
         context = handlers.CheckContext(case, case.applicant_id, case.account_id, dict(task.data), _actor_id(actor))
-        try:
-            data = {**data, **handlers.run_check(check, context, data)}
-        except ServiceError:
-            db.session.rollback()  # a refused form writes nothing and releases the case
-            raise
+        data = {**data, **handlers.run_check(check, context, data)}
     task.data.update(data)
     task.run()
     writes = _Writes(case)
@@ -321,6 +339,7 @@ def complete_task(task_id: int, actor, data: dict) -> Case:
     return case
 
 
+@_all_or_nothing
 def correlate(case_id: int, message_name: str, payload: dict | None = None, actor=None) -> Case:
     """Deliver a BPMN message from outside (a payment, an answer of the state system)."""
     case = _lock(case_id)
@@ -345,17 +364,25 @@ def fire_due_timers(now: datetime | None = None, limit: int = 500) -> int:
                                   .order_by(Case.next_timer_at).limit(limit)))
     fired = 0
     for case_id in due:
-        case = _lock(case_id)
-        if case.next_timer_at is None or case.next_timer_at > now:
+        try:
+            fired += _fire(case_id, now)
+        except Exception:  # one broken case must not hold up the others' timers; it is retried next run
             db.session.rollback()
-            continue
-        workflow = _load(case)
-        writes = _Writes(case)
-        writes.event("timer", None, details={"due": case.next_timer_at.isoformat()})
-        _advance(case, workflow, writes, None, set(_waiting_for_people(workflow)))
-        _commit(case)
-        fired += 1
+            log.exception("timer of case %s failed", case_id)
     return fired
+
+
+def _fire(case_id: int, now: datetime) -> int:
+    case = _lock(case_id)
+    if case.next_timer_at is None or case.next_timer_at > now:
+        db.session.rollback()
+        return 0
+    workflow = _load(case)
+    writes = _Writes(case)
+    writes.event("timer", None, details={"due": case.next_timer_at.isoformat()})
+    _advance(case, workflow, writes, None, set(_waiting_for_people(workflow)))
+    _commit(case)
+    return 1
 
 
 def task_data(case: Case, human_task: HumanTask) -> dict:

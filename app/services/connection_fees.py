@@ -28,7 +28,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ConnectionRate
 from app.services import work_calendar
-from app.services.errors import InvalidInput
+from app.services.errors import Conflict, InvalidInput
 
 CENT = Decimal("0.01")
 LIMITS = {"up_to_15": Decimal(15), "up_to_150": Decimal(150), "from_150_to_670": Decimal(670)}
@@ -90,8 +90,9 @@ def fee(category_code: str, power_kw: Decimal, distance_m: int, area: str, volta
 
     def rate(kind: str) -> Decimal:
         found = rates.get((kind, category_code))
-        if found is None:
-            raise LookupError(f"no {kind} rate for {category_code} in force on {on}")
+        if found is None:  # the specialist is told; the task waits until an analyst adds the rate
+            raise Conflict(_l("No connection fee rate of this kind is in force on %(day)s for the applicant's "
+                              "category: an analyst adds it under Connection rates.", day=on.strftime("%d.%m.%Y")))
         return found
 
     km = (Decimal(distance_m) / 1000).quantize(Decimal("0.001"))

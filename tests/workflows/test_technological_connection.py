@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Case, CaseDocument, CaseEvent, ConnectionRate, HumanTask, OutboxMessage
 from app.models.types import utcnow
 from app.services import cases, connection_fees, file_store
-from app.services.errors import InvalidInput
+from app.services.errors import Conflict, InvalidInput
 from integrations.gis_tp import GisTpSimulator
 from tests.documents import pdf_text
 from tests.helpers import age_timers
@@ -219,3 +219,18 @@ def test_the_state_system_is_told_after_two_failures_and_its_number_is_shown(app
         events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
                                                             CaseEvent.kind == "delivered")).all()
         assert events[0].details["result"]["external_id"].startswith("GIS-TP-")
+
+
+def test_without_rates_the_specialist_is_told_and_nothing_is_written(app, tmp_path, users):
+    app.config["FILE_STORE"] = str(tmp_path / "files")
+    definitions.deploy(DIAGRAM.read_bytes(), source="test")
+    engineer = users.staff("specialist", groups=["connection"])
+    case = cases.start(users.customer(), "technological_connection", APPLICATION)
+    cases.complete(engineer, task(case, "completeness").id, {"complete": True})
+    conditions = task(case, "prepare_conditions")
+    with pytest.raises(Conflict, match="Ставки ТП"):
+        cases.complete(engineer, conditions.id, {"connection_point": "ТП-125", "supply_source": "ПС «Лаговская»",
+                                                 "grid_works_rows": [{"item": "ВЛИ-0,4 кВ"}],
+                                                 "applicant_works_rows": [{"item": "Вводное устройство"}]})
+    assert task(case, "prepare_conditions").id == conditions.id
+    assert documents_of(case, "tp_contract") == []
