@@ -146,23 +146,19 @@ def _limit_to(summary: Summary, account_id: int, window: policy.Window) -> None:
 
 def _within(query, column, window: policy.Window | None):
     """The query limited to the rows whose date `column` falls in the window."""
-    if window is None:
-        return query
-    if window.start is not None:
-        query = query.where(column >= window.start)
-    if window.end is not None:
-        query = query.where(column < window.end)
-    return query
+    return query if window is None else _between(query, column, window.start, window.end)
 
 
 def _within_periods(query, column, window: policy.Window | None):
     """The query limited to the billing months whose charge falls in the window."""
-    if window is None:
-        return query
-    if window.first_period is not None:
-        query = query.where(column >= window.first_period)
-    if window.end_period is not None:
-        query = query.where(column < window.end_period)
+    return query if window is None else _between(query, column, window.first_period, window.end_period)
+
+
+def _between(query, column, start, end):
+    if start is not None:
+        query = query.where(column >= start)
+    if end is not None:
+        query = query.where(column < end)
     return query
 
 

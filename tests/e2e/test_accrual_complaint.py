@@ -55,11 +55,8 @@ def meter_photo() -> bytes:
     return buffer.getvalue()
 
 
-def test_a_complaint_recalculated_and_the_answer_accepted(browser, live_server, people):
-    base = live_server["url"]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+def test_a_complaint_recalculated_and_the_answer_accepted(desktop, live_server, people):
+    base, page = live_server["url"], desktop
 
     log_in(page, base, people["applicant"])
     page.goto(f"{base}/cases/new")
@@ -114,4 +111,3 @@ def test_a_complaint_recalculated_and_the_answer_accepted(browser, live_server, 
     page.get_by_label("Ваше решение").select_option(label="Согласен(на) с ответом")
     answer_on_case_page(page)
     assert "Ответ дан и принят" in page.locator("#case-status").inner_text()
-    context.close()

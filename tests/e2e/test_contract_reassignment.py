@@ -41,11 +41,8 @@ def people(live_server, tmp_path_factory):
                 "billing": users.staff("specialist", groups=["billing"], email="pls.billing@example.com").email}
 
 
-def test_an_account_passes_to_the_new_owner_with_a_contract(browser, live_server, people):
-    base = live_server["url"]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+def test_an_account_passes_to_the_new_owner_with_a_contract(desktop, live_server, people):
+    base, page = live_server["url"], desktop
     on = date.today() - timedelta(days=3)
 
     log_in(page, base, people["new"])
@@ -94,4 +91,3 @@ def test_an_account_passes_to_the_new_owner_with_a_contract(browser, live_server
         for expected in (number, "Молодцов Артём Олегович", NUMBER, ADDRESS, "2 400,7", on.strftime("%d.%m.%Y"),
                          "Выписка из ЕГРН от 01.10.2026", "Задолженность остаётся за прежним собственником."):
             assert expected in text, (extension, expected, text[:800])
-    context.close()

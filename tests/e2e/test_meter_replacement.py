@@ -30,11 +30,8 @@ def people(live_server, tmp_path_factory):
         return {"applicant": applicant.email, "fitter": fitter.email}
 
 
-def test_a_meter_replacement_from_request_to_act(browser, live_server, people):
-    base = live_server["url"]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+def test_a_meter_replacement_from_request_to_act(desktop, live_server, people):
+    base, page = live_server["url"], desktop
 
     log_in(page, base, people["applicant"])
     start_application(page, base, "Замена прибора учёта")
@@ -81,4 +78,3 @@ def test_a_meter_replacement_from_request_to_act(browser, live_server, people):
     for extension, text in document_texts(page, base).items():
         for expected in (number, "Кузнецова Вера Павловна", "SN-OLD-5", "SN-NEW-9", "ПЛ-7781", "4 321,5"):
             assert expected in text, (extension, expected, text[:500])
-    context.close()

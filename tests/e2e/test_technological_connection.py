@@ -32,11 +32,8 @@ def people(live_server, tmp_path_factory):
                 "fitter": users.staff("specialist", groups=["metering"], email="tp.fitter@example.com").email}
 
 
-def test_technological_connection_from_application_to_act(browser, live_server, people):
-    base = live_server["url"]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+def test_technological_connection_from_application_to_act(desktop, live_server, people):
+    base, page = live_server["url"], desktop
 
     log_in(page, base, people["applicant"])
     start_application(page, base, "Технологическое присоединение")
@@ -118,4 +115,3 @@ def test_technological_connection_from_application_to_act(browser, live_server, 
     for extension, text in document_texts(page, base, f"tp_act-{number}").items():
         for expected in (number, "Морозов Илья Сергеевич", "46211234", "Жилой дом", "Сотрудник Тестовый"):
             assert expected in text, (extension, expected, text[:400])
-    context.close()
