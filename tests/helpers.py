@@ -1,6 +1,7 @@
 """A test client that fills in CSRF tokens the way a browser submits a rendered form."""
 import contextvars
 import re
+import threading
 from urllib.parse import urlsplit
 
 CSRF_RE = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
@@ -77,3 +78,35 @@ def age_timers(case, by) -> None:
     case.state = json.dumps(stored)
     case.next_timer_at = case.next_timer_at - by
     db.session.commit()
+
+
+def at_once(app, user_ids: list, action) -> list[str]:
+    """Run `action(user)` for each user id (None: no user) in its own thread and session, all released
+    together; returns "ok" or the error's text for each."""
+    from app.extensions import db
+    from app.services.errors import Conflict
+
+    barrier, outcomes = threading.Barrier(len(user_ids)), []
+
+    def run(user_id):
+        with app.app_context():
+            from app.models import User
+
+            try:
+                person = db.session.get(User, user_id) if user_id is not None else None
+                barrier.wait()
+                action(person)
+                outcomes.append("ok")
+            except Conflict as refused:
+                outcomes.append(str(refused.message))
+            except Exception as error:  # noqa: BLE001 — the test reports whatever went wrong
+                outcomes.append(repr(error))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(u,)) for u in user_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return outcomes

@@ -1,6 +1,5 @@
 """The case engine on the demo process: start, tasks, gateway, generated documents, timers,
 locking, and what a deploy refuses."""
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from app.extensions import db
 from app.models import CaseDocument, CaseEvent, HumanTask, ProcessDefinition
 from app.models.types import utcnow
 from app.services.errors import Conflict, NotFound
-from tests.helpers import age_timers
+from tests.helpers import age_timers, at_once
 from workflows import definitions, engine
 
 DEMO = Path(__file__).resolve().parents[2] / "bpmn" / "demo_meter_replacement.bpmn"
@@ -124,35 +123,6 @@ def test_not_bpmn_at_all(app):
     for junk in (b"not xml", b"<html><body>hello</body></html>", b""):
         with pytest.raises(definitions.DefinitionError):
             definitions.deploy(junk, source="test")
-
-
-def at_once(app, user_ids: list[int], action) -> list[str]:
-    """Run `action(user)` for each user in its own thread and session, all released together;
-    returns "ok" or the error's text for each."""
-    barrier, outcomes = threading.Barrier(len(user_ids)), []
-
-    def run(user_id):
-        with app.app_context():
-            from app.models import User
-
-            try:
-                person = db.session.get(User, user_id)
-                barrier.wait()
-                action(person)
-                outcomes.append("ok")
-            except Conflict as refused:
-                outcomes.append(str(refused.message))
-            except Exception as error:  # noqa: BLE001 — the test reports whatever went wrong
-                outcomes.append(repr(error))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(u,)) for u in user_ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return outcomes
 
 
 def test_two_people_complete_the_same_task_at_once_one_wins(app, demo, users):
