@@ -86,6 +86,22 @@ class Config:
     GIS_TP_URL = os.environ.get("GIS_TP_URL", "")
     GIS_TP_TIMEOUT = env_int("GIS_TP_TIMEOUT", 20)
 
+    # Online payments: the providers offered to customers, in this order (yookassa, tbank, sber), their
+    # credentials and addresses; pending payments older than the reconcile minutes are asked about.
+    PAYMENT_PROVIDERS = tuple(p for p in os.environ.get("PAYMENT_PROVIDERS", "").split(",") if p)
+    PAYMENT_TIMEOUT = env_int("PAYMENT_TIMEOUT", 15)
+    PAYMENT_RECONCILE_MINUTES = env_int("PAYMENT_RECONCILE_MINUTES", 15)
+    YOOKASSA_SHOP_ID = os.environ.get("YOOKASSA_SHOP_ID", "")
+    YOOKASSA_SECRET_KEY = os.environ.get("YOOKASSA_SECRET_KEY", "")
+    YOOKASSA_URL = os.environ.get("YOOKASSA_URL", "https://api.yookassa.ru/v3")
+    TBANK_TERMINAL_KEY = os.environ.get("TBANK_TERMINAL_KEY", "")
+    TBANK_PASSWORD = os.environ.get("TBANK_PASSWORD", "")
+    TBANK_URL = os.environ.get("TBANK_URL", "https://securepay.tinkoff.ru/v2")
+    SBER_USERNAME = os.environ.get("SBER_USERNAME", "")
+    SBER_PASSWORD = os.environ.get("SBER_PASSWORD", "")
+    SBER_URL = os.environ.get("SBER_URL", "https://securepayments.sberbank.ru/payment/rest")
+    SBER_CALLBACK_KEY = os.environ.get("SBER_CALLBACK_KEY", "")
+
     # Meter replacement visits: windows of the working day (local time), visits per window, and how
     # far ahead (working days, from the second working day after today) applicants may book.
     VISIT_WINDOWS = tuple(os.environ.get("VISIT_WINDOWS", "09:00-13:00,13:00-17:00").split(","))

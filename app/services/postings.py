@@ -28,8 +28,9 @@ def _amount(value, field: str = "amount") -> Decimal:
 
 def payment(account: Account, amount, booked_on: date, source: str, external_id: str | None = None,
             chosen_period: date | None = None, for_penalties: bool = False, actor=None,
-            description: str | None = None) -> LedgerEntry:
-    """Credit a payment once: the same (source, external_id) posted again returns the first entry."""
+            description: str | None = None, commit: bool = True) -> LedgerEntry:
+    """Credit a payment once: the same (source, external_id) posted again returns the first entry.
+    With commit=False the entry commits with the caller's transaction (an online payment's status)."""
     value = _amount(amount)
     if value <= 0:
         raise InvalidInput(_l("A payment must be more than zero."), field="amount")
@@ -47,7 +48,8 @@ def payment(account: Account, amount, booked_on: date, source: str, external_id:
     db.session.flush()
     audit.record("ledger.payment", actor=actor, obj=account,
                  details={"amount": str(value), "source": source, "external_id": external_id, "entry": entry.id})
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return entry
 
 

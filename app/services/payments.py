@@ -1,0 +1,256 @@
+"""Online payments: start a payment, learn its outcome from the provider, credit it once.
+
+The order of things is what keeps money safe:
+1. A `payment` row is committed before the provider is called; its `public_id` is the idempotency
+   key / order number, so a retry after a timeout asks about the same payment instead of making one.
+2. Whatever reports an outcome — the provider's notification, the customer coming back, the
+   reconciliation job — only makes us ask the provider (`status`) and apply what it says. A
+   notification's own claim is never posted: YooKassa's carry no signature at all.
+3. Applying a status happens under the payment's row lock, and the ledger entry is keyed by
+   (provider, provider payment id): ten copies of a notification at once credit the account once.
+4. A paid TP invoice is a message to its case (`invoice_paid`); an annulled application refuses it,
+   and the payment is marked for a refund by staff.
+"""
+import logging
+import uuid
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app import policy
+from app.extensions import db
+from app.models import Payment, PaymentEvent
+from app.models.types import utcnow
+from app.services import audit, postings
+from app.services.errors import Forbidden, InvalidInput, NotFound
+from app.services.periods import local_today
+from integrations.payments import base
+
+log = logging.getLogger(__name__)
+PURPOSES = ("bill", "penalties", "tp_invoice")
+MAX_AMOUNT = Decimal("1000000.00")  # above this an online payment is surely a typo
+
+
+# --- providers from the settings --------------------------------------------------------------------
+
+def providers() -> dict[str, base.Provider]:
+    """The providers the company has enabled (`PAYMENT_PROVIDERS`), configured from the settings."""
+    cfg, found = current_app.config, {}
+    timeout = cfg.get("PAYMENT_TIMEOUT", 15)
+    for name in cfg.get("PAYMENT_PROVIDERS", ()):
+        if name == "yookassa":
+            from integrations.payments.yookassa import YooKassaClient
+
+            found[name] = YooKassaClient(cfg["YOOKASSA_SHOP_ID"], cfg["YOOKASSA_SECRET_KEY"], base_url=cfg["YOOKASSA_URL"],
+                                         timeout=timeout, trusted_networks=cfg.get("YOOKASSA_NETWORKS") or None)
+        elif name == "tbank":
+            from integrations.payments.tbank import TBankClient
+
+            found[name] = TBankClient(cfg["TBANK_TERMINAL_KEY"], cfg["TBANK_PASSWORD"], base_url=cfg["TBANK_URL"],
+                                      timeout=timeout, notification_url=_notify_url("tbank"))
+        elif name == "sber":
+            from integrations.payments.sber import SberClient
+
+            found[name] = SberClient(cfg["SBER_USERNAME"], cfg["SBER_PASSWORD"], base_url=cfg["SBER_URL"],
+                                     timeout=timeout, callback_key=cfg.get("SBER_CALLBACK_KEY"))
+    return found
+
+
+def provider(name: str) -> base.Provider:
+    found = providers().get(name)
+    if found is None:
+        raise NotFound(_l("This way of paying is not available."))
+    return found
+
+
+def _notify_url(name: str) -> str:
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/payments/notify/{name}"
+
+
+# --- starting a payment -----------------------------------------------------------------------------
+
+def amount_of(text) -> Decimal:
+    try:
+        value = Decimal(str(text).replace(" ", "").replace("\u00a0", "").replace(",", "."))
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(_l("Enter the amount in rubles, like 1234.56."), field="amount") from None
+    if not value.is_finite() or value.as_tuple().exponent < -2:  # kopecks at most
+        raise InvalidInput(_l("Enter the amount in rubles, like 1234.56."), field="amount")
+    value = value.quantize(Decimal("0.01"))
+    if value <= 0:
+        raise InvalidInput(_l("The amount must be more than zero."), field="amount")
+    if value > MAX_AMOUNT:
+        raise InvalidInput(_l("At most %(max)s can be paid online at once.", max=f"{MAX_AMOUNT:,.2f} ₽"),
+                           field="amount")
+    return value
+
+
+def start(user, provider_name: str, amount, purpose: str = "bill", account=None, case=None, method: str = "card",
+          return_url: str = "", receipt: base.Receipt | None = None) -> Payment:
+    """Record the payment, then register it with the provider. A provider that cannot be reached
+    leaves it `created`: the reconciliation job registers it later under the same id."""
+    value = amount_of(amount)
+    if purpose not in PURPOSES or method not in base.METHODS:
+        raise InvalidInput(_l("Choose what to pay and how."))
+    if account is not None and not policy.can_act_on_account(user, account):
+        audit.record("access.denied", actor=user, obj=account, outcome="denied", commit=True)
+        raise Forbidden(_l("Only the account's holders can pay it online."))
+    client = provider(provider_name)
+    payment = Payment(public_id=str(uuid.uuid4()), user_id=getattr(user, "id", None),
+                      account_id=getattr(account, "id", None), case_id=getattr(case, "id", None), purpose=purpose,
+                      provider=provider_name, method=method, amount=value, status="created")
+    db.session.add(payment)
+    db.session.flush()
+    _event(payment, "create", None, "created")
+    audit.record("payment.start", actor=user, obj=payment, details={"amount": str(value), "provider": provider_name})
+    db.session.commit()
+    return _register(payment, client, return_url, receipt)
+
+
+def _register(payment: Payment, client: base.Provider, return_url: str = "", receipt: base.Receipt | None = None) -> Payment:
+    """Register the payment with the provider under its own id: asking twice is asking about one payment."""
+    account = payment.account
+    case = None
+    if payment.case_id:
+        from app.models import Case
+
+        case = db.session.get(Case, payment.case_id)
+    request = base.PaymentRequest(order_id=payment.public_id, amount=Decimal(payment.amount), method=payment.method,
+                                  receipt=receipt, description=_description(payment, account, case),
+                                  return_url=return_url or _return_url(payment), metadata={"payment": payment.public_id})
+    try:
+        seen = client.create(request, idempotency_key=payment.public_id)
+    except base.ProviderUnavailable as error:
+        payment.last_error = str(error)[:500]
+        db.session.commit()
+        return payment
+    except base.ProviderRejected as error:
+        _set_status(payment, "failed", "create", {"code": error.code, "message": error.message})
+        payment.last_error = str(error)[:500]
+        db.session.commit()
+        return payment
+    payment.provider_id, payment.confirmation_url, payment.qr_payload = seen.provider_id, seen.confirmation_url, seen.qr_payload
+    payment.last_error = None
+    _set_status(payment, "pending", "create", {"provider_status": seen.raw.get("status")})
+    db.session.commit()
+    return payment
+
+
+def _return_url(payment: Payment) -> str:
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/payments/{payment.public_id}"
+
+
+def _description(payment: Payment, account, case) -> str:
+    if case is not None:
+        return f"Оплата счёта по заявке {case.number}"
+    return f"Оплата по лицевому счёту {account.number}" if account is not None else "Оплата"
+
+
+# --- learning the outcome ---------------------------------------------------------------------------
+
+def refresh(payment_id: int, source: str) -> Payment:
+    """Ask the provider about the payment and apply what it says (the return page, reconciliation)."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound(_l("No such payment."))
+    if payment.provider_id is None:
+        if payment.status == "created":  # the provider was not reached when the payment started
+            return _register(payment, provider(payment.provider))
+        return payment
+    try:
+        seen = provider(payment.provider).status(payment.provider_id)
+    except base.ProviderUnavailable as error:
+        log.warning("payment %s: provider unavailable: %s", payment.public_id, error)
+        return payment
+    return apply(payment.id, seen, source)
+
+
+def apply(payment_id: int, seen: base.ProviderPayment, source: str) -> Payment:
+    """The provider's verified view applied under the payment's lock: credited once, whoever comes."""
+    payment = db.session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
+    paid_now = False
+    if seen.status == "succeeded" and payment.paid_at is None:
+        paid = seen.paid_amount if seen.paid_amount is not None else seen.amount
+        if Decimal(paid) != Decimal(payment.amount):
+            _event(payment, source, payment.status, payment.status, {"refused": "amount", "provider_amount": str(paid)})
+            audit.record("payment.amount_mismatch", obj=payment, outcome="refused",
+                         details={"ours": str(payment.amount), "provider": str(paid)})
+            db.session.commit()
+            return payment
+        _credit(payment)
+        paid_now = True
+    new = seen.status if seen.status in base.STATUSES else payment.status
+    if new != payment.status:
+        _set_status(payment, new, source, {"provider_status": seen.raw.get("status")})
+    payment.refunded_amount = seen.refunded_amount
+    db.session.commit()
+    if paid_now and payment.purpose == "tp_invoice":  # the case's own step, in its own transaction
+        _invoice_paid(payment)
+    return payment
+
+
+def _credit(payment: Payment) -> None:
+    payment.paid_at = utcnow()
+    if payment.purpose == "tp_invoice":
+        return
+    entry = postings.payment(payment.account, payment.amount, local_today(), payment.provider,
+                             external_id=payment.provider_id, for_penalties=payment.purpose == "penalties",
+                             description=f"Онлайн-оплата {payment.public_id}", commit=False)
+    payment.ledger_entry_id = entry.id
+
+
+def _invoice_paid(payment: Payment) -> None:
+    from workflows import engine
+
+    try:
+        engine.correlate(payment.case_id, "invoice_paid", {"paid_on": local_today().isoformat(),
+                                                           "amount": str(payment.amount), "payment": payment.public_id})
+    except InvalidInput:  # the application was annulled meanwhile: the money goes back
+        payment = db.session.get(Payment, payment.id)
+        _event(payment, "notification", payment.status, payment.status, {"refund_needed": "the case is not waiting"})
+        audit.record("payment.refund_needed", obj=payment, details={"case_id": payment.case_id})
+        db.session.commit()
+
+
+def notification(provider_name: str, headers: dict, body: bytes, remote_addr: str | None) -> tuple[int, dict, bytes]:
+    """A provider's notification: verified, then the provider is asked and its answer applied. An
+    unknown payment, a forged or repeated notification change nothing."""
+    client = provider(provider_name)
+    try:
+        claim = client.parse_notification(headers, body, remote_addr)
+    except base.ForgedNotification as error:
+        audit.record("payment.notification_refused", outcome="refused", commit=True,
+                     details={"provider": provider_name, "from": remote_addr, "why": str(error)[:200]})
+        return 403, {}, b""
+    payment = db.session.scalar(select(Payment).where(Payment.provider == provider_name,
+                                                      Payment.provider_id == claim.provider_id))
+    if payment is None:
+        log.warning("%s notification for an unknown payment %s", provider_name, claim.provider_id)
+        return client.acknowledge(claim)
+    refresh(payment.id, "notification")
+    return client.acknowledge(claim)
+
+
+def reconcile(older_than: timedelta | None = None, limit: int = 200) -> int:
+    """Ask about payments left pending (or never registered) for longer than `older_than`."""
+    if older_than is None:
+        older_than = timedelta(minutes=current_app.config.get("PAYMENT_RECONCILE_MINUTES", 15))
+    ids = list(db.session.scalars(select(Payment.id).where(Payment.status.in_(("created", "pending")),
+                                                           Payment.updated_at < utcnow() - older_than)
+                                  .order_by(Payment.id).limit(limit)))
+    for payment_id in ids:
+        refresh(payment_id, "reconcile")
+    return len(ids)
+
+
+def _set_status(payment: Payment, status: str, source: str, details: dict | None = None) -> None:
+    _event(payment, source, payment.status, status, details)
+    payment.status = status
+
+
+def _event(payment: Payment, source: str, before: str | None, after: str | None, details: dict | None = None) -> None:
+    db.session.add(PaymentEvent(payment_id=payment.id, source=source, from_status=before, to_status=after,
+                                details=details or {}))
