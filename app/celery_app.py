@@ -49,6 +49,7 @@ def celery_init_app(app: Flask) -> Celery:
             # Timers fire within a minute of their due time.
             "fire-case-timers": {"task": "cases.fire_timers", "schedule": 30.0},
             "deliver-outbox": {"task": "outbox.deliver_due", "schedule": 15.0},
+            "reconcile-payments": {"task": "payments.reconcile", "schedule": 300.0},
             "overdue-digest": {"task": "cases.overdue_digest", "schedule": crontab(minute=0, hour=8)},
             # The previous month is closed once its reading window and the last day have passed.
             "close-previous-period": {
@@ -57,7 +58,7 @@ def celery_init_app(app: Flask) -> Celery:
             },
         },
         include=["app.tasks.notify", "app.tasks.system", "app.tasks.billing", "app.tasks.cases",
-                 "app.tasks.outbox"],
+                 "app.tasks.outbox", "app.tasks.payments"],
     )
     celery.set_default()
     app.extensions["celery"] = celery

@@ -185,7 +185,8 @@ def apply(payment_id: int, seen: base.ProviderPayment, source: str) -> Payment:
     new = seen.status if seen.status in base.STATUSES else payment.status
     if new != payment.status:
         _set_status(payment, new, source, {"provider_status": seen.raw.get("status")})
-    payment.refunded_amount = seen.refunded_amount
+    # Some providers do not report partial refunds in the status: never lower what we know was returned.
+    payment.refunded_amount = max(Decimal(payment.refunded_amount or 0), Decimal(seen.refunded_amount or 0))
     db.session.commit()
     if paid_now and payment.purpose == "tp_invoice":  # the case's own step, in its own transaction
         _invoice_paid(payment)

@@ -9,13 +9,14 @@ def register_web(app: Flask) -> None:
     from app.web.auth import bp as auth_bp
     from app.web.calculators import bp as calculators_bp
     from app.web.cases import bp as cases_bp
+    from app.web.payments import bp as payments_bp
     from app.web.tasks import bp as tasks_bp
     from app.web.cabinet import bp as cabinet_bp
     from app.web.profile import bp as profile_bp
     from app.web.public import bp as public_bp
     from app.web.staff import bp as staff_bp
 
-    for bp in (public_bp, auth_bp, cabinet_bp, cases_bp, tasks_bp, profile_bp, staff_bp, admin_bp, calculators_bp,
+    for bp in (public_bp, auth_bp, cabinet_bp, payments_bp, cases_bp, tasks_bp, profile_bp, staff_bp, admin_bp, calculators_bp,
                health.bp):
         app.register_blueprint(bp)
     init_api(app)

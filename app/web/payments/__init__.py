@@ -1,0 +1,115 @@
+"""Paying online: the form, the payment's own page (the provider sends the customer back here), and
+the providers' notifications.
+
+The notification endpoint takes no session and no CSRF token: a provider calls it. What it says is
+only a reason to ask the provider (app/services/payments.py), so a forged call can change nothing.
+"""
+import io
+
+import segno
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired
+
+from app import policy
+from app.extensions import csrf, db
+from app.models import Payment
+from app.policy import require
+from app.services import accounts, payments, statements
+from app.services.errors import ServiceError
+from app.web.forms import Form, show_error
+
+bp = Blueprint("payments", __name__, url_prefix="/payments")
+
+PROVIDER_NAMES = {"yookassa": _l("YooKassa (cards, SberPay, SBP)"), "tbank": _l("T-Bank"), "sber": _l("Sberbank")}
+SBP_PROVIDERS = ("yookassa", "tbank")
+
+
+class PayForm(Form):
+    amount = StringField(_l("Amount, roubles"), validators=[DataRequired(_l("Enter the amount."))],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    purpose = RadioField(_l("What you pay"), default="bill", choices=[
+        SelectChoice("bill", _l("Bills for electricity and services")), SelectChoice("penalties", _l("Penalties"))])
+    provider = RadioField(_l("How"))
+    method = RadioField(_l("With"), default="card", choices=[
+        SelectChoice("card", _l("A bank card")), SelectChoice("sbp", _l("SBP: a QR code for your bank's app"))])
+
+
+@bp.route("/account/<int:account_id>", methods=["GET", "POST"])
+@require("cabinet.use")
+def pay_account(account_id):
+    account = accounts.get_for(current_user, account_id)
+    if not policy.can_act_on_account(current_user, account):
+        abort(404)
+    enabled = list(payments.providers())
+    view = statements.debt(account)
+    form = PayForm(data={"amount": _plain(view.statement.debt) if request.method == "GET" else None,
+                         "provider": enabled[0] if enabled else None})
+    form.provider.choices = [SelectChoice(name, PROVIDER_NAMES.get(name, name)) for name in enabled]
+    if form.validate_on_submit():
+        if form.method.data == "sbp" and form.provider.data not in SBP_PROVIDERS:
+            form.method.errors = [_("SBP is paid through YooKassa or T-Bank; choose one of them or a card.")]
+        else:
+            try:
+                payment = payments.start(current_user, form.provider.data, form.amount.data, purpose=form.purpose.data,
+                                         account=account, method=form.method.data)
+            except ServiceError as error:
+                show_error(form, error)
+            else:
+                if payment.status == "pending" and payment.confirmation_url and payment.method == "card":
+                    return redirect(payment.confirmation_url)
+                return redirect(url_for("payments.show", public_id=payment.public_id))
+    return render_template("payments/pay.html", account=account, form=form, view=view, enabled=enabled)
+
+
+def _plain(amount) -> str:
+    return f"{amount:.2f}".replace(".", ",") if amount and amount > 0 else ""
+
+
+def _payment_for(public_id: str) -> Payment:
+    payment = db.session.query(Payment).filter_by(public_id=public_id).one_or_none()
+    if payment is None or payment.user_id != getattr(current_user, "id", None):
+        abort(404)  # someone else's payment looks like a missing one
+    return payment
+
+
+@bp.get("/<public_id>")
+@require("cabinet.use")
+def show(public_id):
+    payment = _payment_for(public_id)
+    if payment.status in ("created", "pending"):  # back from the provider: ask it now
+        payment = payments.refresh(payment.id, "return")
+    return render_template("payments/show.html", payment=payment, qr=_qr_svg(payment))
+
+
+@bp.get("/<public_id>/status")
+@require("cabinet.use")
+def status(public_id):
+    """The status line, polled by the page while the payment is pending."""
+    payment = _payment_for(public_id)
+    if payment.status in ("created", "pending"):
+        payment = payments.refresh(payment.id, "return")
+    return render_template("payments/_status.html", payment=payment)
+
+
+def _qr_svg(payment: Payment) -> str | None:
+    if not payment.qr_payload or payment.status != "pending":
+        return None
+    out = io.BytesIO()
+    segno.make(payment.qr_payload, error="m", micro=False).save(out, kind="svg", scale=6, xmldecl=False,
+                                                                 svgns=True, title=_("SBP payment QR code"))
+    return out.getvalue().decode()
+
+
+@bp.route("/notify/<provider_name>", methods=["POST", "GET"])
+@csrf.exempt
+def notify(provider_name):
+    if provider_name not in payments.providers():
+        abort(404)
+    code, headers, body = payments.notification(provider_name, dict(request.headers), request.get_data() or
+                                                request.query_string, request.remote_addr)
+    return body, code, headers
