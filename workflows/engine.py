@@ -385,6 +385,13 @@ def _fire(case_id: int, now: datetime) -> int:
     return 1
 
 
+def waits_for(case: Case, message_name: str) -> bool:
+    """Whether the case's process is waiting for this message now (a payment, an answer)."""
+    if case.status != "open":
+        return False
+    return any(e.name == message_name and "Message" in e.event_type for e in _load(case).waiting_events())
+
+
 def task_data(case: Case, human_task: HumanTask) -> dict:
     workflow = _load(case)
     task = next((t for t in workflow.get_tasks() if str(t.id) == human_task.task_uuid), None)

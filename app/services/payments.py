@@ -143,6 +143,27 @@ def _return_url(payment: Payment) -> str:
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/payments/{payment.public_id}"
 
 
+def invoice_of(case) -> Decimal | None:
+    """What a case's applicant may pay online now: the invoice its process waits to be paid for (the
+    technological connection fee), or None."""
+    from workflows import engine
+
+    if not engine.waits_for(case, "invoice_paid"):
+        return None
+    fee = engine.case_data(case).get("fee") or {}
+    return Decimal(fee["amount"]) if fee.get("amount") else None
+
+
+def pay_invoice(user, case, provider_name: str, method: str = "card") -> Payment:
+    """Start paying a case's invoice; only its applicant may, and only the invoiced amount."""
+    if case.applicant_id != getattr(user, "id", None):
+        raise Forbidden(_l("Only the applicant pays the application's invoice online."))
+    amount = invoice_of(case)
+    if amount is None:
+        raise InvalidInput(_l("The application has no invoice waiting to be paid."))
+    return start(user, provider_name, amount, purpose="tp_invoice", case=case, method=method)
+
+
 def _description(payment: Payment, account, case) -> str:
     if case is not None:
         return f"Оплата счёта по заявке {case.number}"

@@ -110,3 +110,40 @@ def test_someone_elses_account_cannot_be_paid_here(yookassa, holder, users):
     with pytest.raises(Forbidden):
         payments.start(users.customer(), "yookassa", "100", account=account)
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_a_paid_connection_invoice_concludes_the_contract_and_a_late_one_is_flagged(app, yookassa, users, tmp_path):
+    from pathlib import Path
+
+    from app.services import cases, connection_fees
+    from app.services.errors import Forbidden as Refused
+    from tests.helpers import age_timers
+    from tests.workflows.test_technological_connection import to_offer
+    from workflows import definitions, engine
+
+    app.config["FILE_STORE"] = str(tmp_path / "files")
+    diagram = Path(__file__).resolve().parents[2] / "bpmn" / "technological_connection.bpmn"
+    definitions.deploy(diagram.read_bytes(), source="test")
+    connection_fees.seed_demo_rates()
+    people = {"applicant": users.customer(), "engineer": users.staff("specialist", groups=["connection"])}
+    case = to_offer(people)
+    assert payments.invoice_of(case) == Decimal("52500.00")
+    with pytest.raises(Refused):
+        payments.pay_invoice(users.customer(), case, "yookassa")
+    payment = payments.pay_invoice(people["applicant"], case, "yookassa")
+    yookassa.pay(payment.provider_id)
+    payments.notification("yookassa", {}, webhook(payment), "127.0.0.1")
+    db.session.expire_all()
+    data = engine.case_data(db.session.get(type(case), case.id))
+    assert data["invoice_paid"]["payment"] == payment.public_id and data["contract_date"]
+    assert payments.invoice_of(db.session.get(type(case), case.id)) is None
+
+    # An application annulled for an unpaid invoice: the money that comes later is flagged for a refund.
+    late = to_offer(people)
+    late_payment = payments.pay_invoice(people["applicant"], late, "yookassa")
+    age_timers(late, timedelta(days=30))
+    assert engine.fire_due_timers() == 1
+    yookassa.pay(late_payment.provider_id)
+    payments.notification("yookassa", {}, webhook(late_payment), "127.0.0.1")
+    flagged = db.session.scalars(select(PaymentEvent).where(PaymentEvent.payment_id == late_payment.id)).all()
+    assert any("refund_needed" in e.details for e in flagged)

@@ -96,3 +96,25 @@ def test_a_forged_notification_is_refused(yookassa, holder):
     assert answer.status_code == 403
     db.session.rollback()
     assert db.session.scalar(select(LedgerEntry).where(LedgerEntry.account_id == account.id)) is None
+
+
+def test_the_connection_invoice_is_paid_from_the_case_page(app, yookassa, users, tmp_path):
+    from pathlib import Path
+
+    from app.services import connection_fees
+    from tests.workflows.test_technological_connection import to_offer
+    from workflows import definitions
+
+    app.config["FILE_STORE"] = str(tmp_path / "files")
+    definitions.deploy((Path(__file__).resolve().parents[2] / "bpmn" / "technological_connection.bpmn").read_bytes(),
+                       source="test")
+    connection_fees.seed_demo_rates()
+    people = {"applicant": users.customer(), "engineer": users.staff("specialist", groups=["connection"])}
+    case = to_offer(people)
+    browser = Browser(app.test_client())
+    browser.login(people["applicant"].email, PASSWORD)
+    page = browser.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "Оплатить счёт онлайн" in page and "52" in page
+    sent = browser.submit(f"/cases/{case.number}", {"provider": "yookassa", "method": "card"},
+                          action=f"/payments/case/{case.number}")
+    assert sent.status_code == 302 and "/pay/" in sent.headers["Location"]

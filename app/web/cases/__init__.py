@@ -133,7 +133,12 @@ def show(number):
                 else:
                     flash(_("Thank you, your answer is received."), "success")
                     return redirect(url_for("cases.show", number=case.number))
-    return render_template("cases/show.html", case=case, timeline=cases.timeline(case),
+    from app.services import payments
+    from app.web.payments import PROVIDER_NAMES
+
+    invoice = payments.invoice_of(case) if case.applicant_id == current_user.id and payments.providers() else None
+    return render_template("cases/show.html", case=case, timeline=cases.timeline(case), invoice=invoice,
+                           providers=list(payments.providers()) if invoice else [], provider_names=PROVIDER_NAMES,
                            documents=cases.documents(case, current_user), tasks=cases.open_tasks(case), forms=forms)
 
 

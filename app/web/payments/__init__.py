@@ -7,7 +7,7 @@ only a reason to ask the provider (app/services/payments.py), so a forged call c
 import io
 
 import segno
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -19,7 +19,7 @@ from app import policy
 from app.extensions import csrf, db
 from app.models import Payment
 from app.policy import require
-from app.services import accounts, payments, statements
+from app.services import accounts, cases, payments, statements
 from app.services.errors import ServiceError
 from app.web.forms import Form, show_error
 
@@ -113,3 +113,19 @@ def notify(provider_name):
     code, headers, body = payments.notification(provider_name, dict(request.headers), request.get_data() or
                                                 request.query_string, request.remote_addr)
     return body, code, headers
+
+
+@bp.post("/case/<number>")
+@require("cabinet.use")
+def pay_case(number):
+    """Pay an application's invoice (the technological connection fee) from the case page."""
+    case = cases.case_for(current_user, number)
+    method = request.form.get("method", "card")
+    try:
+        payment = payments.pay_invoice(current_user, case, request.form.get("provider", ""), method=method)
+    except ServiceError as error:
+        flash(str(error.message), "danger")
+        return redirect(url_for("cases.show", number=case.number))
+    if payment.status == "pending" and payment.confirmation_url and payment.method == "card":
+        return redirect(payment.confirmation_url)
+    return redirect(url_for("payments.show", public_id=payment.public_id))
