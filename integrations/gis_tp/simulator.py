@@ -15,15 +15,14 @@ Only the standard library and lxml: it runs wherever the portal runs.
     python -m integrations.gis_tp.simulator --port 8790
 """
 import argparse
-import signal
-import socket
 import threading
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from lxml import etree
+
+from integrations.standin import LoopbackHandler, LoopbackServer
 
 NAMESPACE = "urn:gridcase:gis-tp:1"
 WSDL_PATH = Path(__file__).with_name("gis_tp.wsdl")
@@ -55,16 +54,53 @@ def load_schema(wsdl_path: Path = WSDL_PATH) -> etree.XMLSchema:
     return etree.XMLSchema(etree.fromstring(etree.tostring(schema)))
 
 
-class GisTpSimulator:
+class _Handler(LoopbackHandler):
+    simulator: "GisTpSimulator"
+    server_version = "GisTpSimulator/1"
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path == PATH and parts.query.lower() == "wsdl":
+            self._send(200, "text/xml; charset=utf-8", self.simulator.wsdl())
+        else:
+            self._send(404, "text/plain; charset=utf-8", f"GIS TP stand-in: POST SOAP to {PATH}, "
+                                                         f"GET {PATH}?wsdl for the contract\n".encode())
+
+    def do_POST(self) -> None:
+        simulator = self.simulator
+        if urlsplit(self.path).path != PATH:
+            self._send(404, "text/plain; charset=utf-8", f"not found; the service is at {PATH}\n".encode())
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self._send(411, "text/plain; charset=utf-8", b"Content-Length required\n")
+            return
+        if length < 0 or length > MAX_REQUEST_BYTES:
+            self._send(413, "text/plain; charset=utf-8", b"request too large\n")
+            return
+        raw = self.rfile.read(length)
+        with simulator._lock:
+            simulator.request_count += 1
+        if simulator.wait_delay():
+            return  # stopped while holding the request: close without an answer
+        self._send(*simulator.answer(raw))
+
+
+class GisTpSimulator(LoopbackServer):
     """The service on http://host:port/gis-tp in a daemon thread; `received` lists what it accepted.
 
     Each entry of `received` is {"registration_number", "stage", "external_id", "xml"}, "xml" being the
     whole request as it came (text). `request_count` counts every POST, whatever its fate.
     """
 
+    handler = _Handler
+    name = "gis-tp"
+    path = PATH
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, failures: int = 0, delay: float = 0,
                  verbose: bool = False):
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.failures = failures  # left to answer with HTTP 500
         self.delay = delay
         self.verbose = verbose
@@ -77,43 +113,6 @@ class GisTpSimulator:
         # Handlers run in threads of their own; one lock keeps the counters, the ids and the schema's
         # error log (shared by every validation) consistent.
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{PATH}"
-
-    def start(self) -> "GisTpSimulator":
-        if self._server is not None:
-            raise RuntimeError("the simulator is already running")
-        self._stopping.clear()
-        handler = type("GisTpHandler", (_Handler,), {"simulator": self})
-        server_class = _Server6 if ":" in self.host else _Server
-        self._server = server_class((self.host, self.port), handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"gis-tp-simulator:{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and wait for every handler thread (a delayed one is woken up, not waited out)."""
-        if self._server is None:
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()  # joins the handler threads
-        self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> "GisTpSimulator":
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     # ---- answering -------------------------------------------------------------------------------------
 
@@ -176,67 +175,6 @@ class GisTpSimulator:
         return etree.tostring(wsdl, xml_declaration=True, encoding="UTF-8")
 
 
-class _Server(ThreadingHTTPServer):
-    # server_close() joins only non-daemon handler threads; joined, none outlives stop(). None of them
-    # can hold it up for long: a delayed one is woken by stop(), a reading one has the handler's timeout.
-    daemon_threads = False
-    block_on_close = True
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
-class _Handler(BaseHTTPRequestHandler):
-    simulator: GisTpSimulator
-    timeout = 10  # a client that stops sending mid-request does not hold a thread for ever
-    server_version = "GisTpSimulator/1"
-    # HTTP/1.0: one request a connection, so no handler thread is left waiting for the next one.
-    protocol_version = "HTTP/1.0"
-
-    def do_GET(self) -> None:
-        parts = urlsplit(self.path)
-        if parts.path == PATH and parts.query.lower() == "wsdl":
-            self._send(200, "text/xml; charset=utf-8", self.simulator.wsdl())
-        else:
-            self._send(404, "text/plain; charset=utf-8", f"GIS TP stand-in: POST SOAP to {PATH}, "
-                                                         f"GET {PATH}?wsdl for the contract\n".encode())
-
-    def do_POST(self) -> None:
-        simulator = self.simulator
-        if urlsplit(self.path).path != PATH:
-            self._send(404, "text/plain; charset=utf-8", f"not found; the service is at {PATH}\n".encode())
-            return
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self._send(411, "text/plain; charset=utf-8", b"Content-Length required\n")
-            return
-        if length < 0 or length > MAX_REQUEST_BYTES:
-            self._send(413, "text/plain; charset=utf-8", b"request too large\n")
-            return
-        raw = self.rfile.read(length)
-        with simulator._lock:
-            simulator.request_count += 1
-        if simulator.delay and simulator._stopping.wait(simulator.delay):
-            return  # stopped while holding the request: close without an answer
-        self._send(*simulator.answer(raw))
-
-    def _send(self, status: int, content_type: str, body: bytes) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timed out) before the answer: nothing to tell it
-
-    def log_message(self, format: str, *args) -> None:
-        if self.simulator.verbose:
-            super().log_message(format, *args)
-
-
 # ---- answers -------------------------------------------------------------------------------------------
 
 def _envelope() -> tuple[etree._Element, etree._Element]:
@@ -282,17 +220,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delay", type=float, default=0, help="hold every POST this many seconds")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
     args = parser.parse_args(argv)
-    # honcho and docker stop a process with SIGTERM; treat it as Ctrl-C.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     simulator = GisTpSimulator(args.host, args.port, failures=args.failures, delay=args.delay,
                                verbose=not args.quiet)
-    with simulator:
-        print(f"GIS TP stand-in at {simulator.url} (WSDL: {simulator.url}?wsdl); Ctrl-C stops it", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-    print("GIS TP stand-in stopped", flush=True)
+    simulator.run(lambda: f"GIS TP stand-in at {simulator.url} (WSDL: {simulator.url}?wsdl); Ctrl-C stops it",
+                  "GIS TP stand-in stopped")
 
 
 if __name__ == "__main__":

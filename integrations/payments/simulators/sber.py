@@ -43,15 +43,14 @@ import hashlib
 import hmac
 import html
 import json
-import signal
-import socket
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from integrations.standin import LoopbackHandler, LoopbackServer
 
 API_PREFIX = "/payment/rest"
 PAGE_PREFIX = "/pay/"
@@ -88,15 +87,69 @@ def checksum(params: dict, key: str) -> str:
     return hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest().upper()
 
 
-class SberSimulator:
+class _Handler(LoopbackHandler):
+    simulator: "SberSimulator"
+    server_version = "SberStandIn/1"
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path.startswith(API_PREFIX + "/"):
+            self._api(parts.path, parts.query.encode("ascii", errors="replace"))
+        elif parts.path.startswith(PAGE_PREFIX):
+            self._send(*self.simulator.page(parts.path[len(PAGE_PREFIX):]))
+        else:
+            self._send(404, "text/plain; charset=utf-8",
+                       f"Sber stand-in: the gateway is at {API_PREFIX}/<method>.do, payment pages at {PAGE_PREFIX}<id>\n"
+                       .encode())
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        raw = self._body()
+        if raw is None:
+            return
+        if path.startswith(API_PREFIX + "/"):
+            self._api(path, raw)
+        elif path.startswith(PAGE_PREFIX):
+            self._send(*self.simulator.submit_page(path[len(PAGE_PREFIX):], raw))
+        else:
+            self._send(404, "text/plain; charset=utf-8", f"no such method: POST {path}\n".encode())
+
+    def _api(self, path: str, raw: bytes) -> None:
+        method = path[len(API_PREFIX) + 1:]
+        if method not in METHODS:
+            self._send(404, "text/plain; charset=utf-8", f"no such method: {method}\n".encode())
+            return
+        simulator = self.simulator
+        if simulator.wait_delay():
+            return  # stopped while holding the request: close without an answer
+        params = dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
+        self._send(*simulator.api(method, params))
+
+    def _body(self) -> bytes | None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self._send(411, "text/plain; charset=utf-8", b"Content-Length required\n")
+            return None
+        if length < 0 or length > MAX_REQUEST_BYTES:
+            self._send(413, "text/plain; charset=utf-8", b"request too large\n")
+            return None
+        return self.rfile.read(length) if length else b""
+
+
+class SberSimulator(LoopbackServer):
     """The gateway on http://host:port/payment/rest in a daemon thread.
 
     Inspection: `orders` (orderId → the order as the stand-in keeps it: orderId, orderNumber, amount,
     deposited, refunded, lastRefund, orderStatus, description, returnUrl, failUrl, clientId, features,
     orderBundle, jsonParams, bindingId), `requests` (every API request: method, params as received, the
     password masked), `notifications` (every callback sent: order_id, status = the HTTP answer or None,
-    params).
+    params). `url` is the gateway's base URL, for `SberClient(base_url=...)` and SBER_URL.
     """
+
+    handler = _Handler
+    name = "sber"
+    path = API_PREFIX
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, username: str = "test-api",
                  password: str = "test-password", callback_key: str = "test-callback-key",
@@ -104,7 +157,7 @@ class SberSimulator:
                  callback_timeout: float = 5, verbose: bool = False):
         if callback_method not in ("GET", "POST"):
             raise ValueError("callback_method is GET or POST")
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.username, self.password = username, password
         self.callback_key = callback_key
         self.callback_url, self.callback_method = callback_url, callback_method
@@ -119,50 +172,6 @@ class SberSimulator:
         self._failures = 0
         self._failure_status = 500
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # ---- running -----------------------------------------------------------------------------------------
-
-    @property
-    def root(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """The gateway's base URL, for `SberClient(base_url=...)` and SBER_URL."""
-        return self.root + API_PREFIX
-
-    def start(self) -> "SberSimulator":
-        if self._server is not None:
-            raise RuntimeError("the stand-in is already running")
-        self._stopping.clear()
-        handler = type("SberHandler", (_Handler,), {"simulator": self})
-        server_class = _Server6 if ":" in self.host else _Server
-        self._server = server_class((self.host, self.port), handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"sber-simulator:{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and wait for every handler thread (a delayed one is woken up, not waited out)."""
-        if self._server is None:
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()  # joins the handler threads
-        self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> "SberSimulator":
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     # ---- test controls -------------------------------------------------------------------------------------
 
@@ -447,85 +456,6 @@ class SberSimulator:
             return None
 
 
-class _Server(ThreadingHTTPServer):
-    # server_close() joins only non-daemon handler threads; joined, none outlives stop().
-    daemon_threads = False
-    block_on_close = True
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
-class _Handler(BaseHTTPRequestHandler):
-    simulator: SberSimulator
-    timeout = 10  # a client that stops sending mid-request does not hold a thread for ever
-    server_version = "SberStandIn/1"
-    # HTTP/1.0: one request a connection, so no handler thread is left waiting for the next one.
-    protocol_version = "HTTP/1.0"
-
-    def do_GET(self) -> None:
-        parts = urlsplit(self.path)
-        if parts.path.startswith(API_PREFIX + "/"):
-            self._api(parts.path, parts.query.encode("ascii", errors="replace"))
-        elif parts.path.startswith(PAGE_PREFIX):
-            self._send(*self.simulator.page(parts.path[len(PAGE_PREFIX):]))
-        else:
-            self._send(404, "text/plain; charset=utf-8",
-                       f"Sber stand-in: the gateway is at {API_PREFIX}/<method>.do, payment pages at {PAGE_PREFIX}<id>\n"
-                       .encode())
-
-    def do_POST(self) -> None:
-        path = urlsplit(self.path).path
-        raw = self._body()
-        if raw is None:
-            return
-        if path.startswith(API_PREFIX + "/"):
-            self._api(path, raw)
-        elif path.startswith(PAGE_PREFIX):
-            self._send(*self.simulator.submit_page(path[len(PAGE_PREFIX):], raw))
-        else:
-            self._send(404, "text/plain; charset=utf-8", f"no such method: POST {path}\n".encode())
-
-    def _api(self, path: str, raw: bytes) -> None:
-        method = path[len(API_PREFIX) + 1:]
-        if method not in METHODS:
-            self._send(404, "text/plain; charset=utf-8", f"no such method: {method}\n".encode())
-            return
-        simulator = self.simulator
-        if simulator.delay and simulator._stopping.wait(simulator.delay):
-            return  # stopped while holding the request: close without an answer
-        params = dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
-        self._send(*simulator.api(method, params))
-
-    def _body(self) -> bytes | None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self._send(411, "text/plain; charset=utf-8", b"Content-Length required\n")
-            return None
-        if length < 0 or length > MAX_REQUEST_BYTES:
-            self._send(413, "text/plain; charset=utf-8", b"request too large\n")
-            return None
-        return self.rfile.read(length) if length else b""
-
-    def _send(self, status: int, content_type: str, body: bytes, headers: dict | None = None) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timed out) before the answer: nothing to tell it
-
-    def log_message(self, format: str, *args) -> None:
-        if self.simulator.verbose:
-            super().log_message(format, *args)
-
-
 # ---- checking requests -------------------------------------------------------------------------------------
 
 def _kopecks(value, name: str, zero: bool = False) -> int:
@@ -598,20 +528,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delay", type=float, default=0, help="hold every API request this many seconds")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
     args = parser.parse_args(argv)
-    # honcho and docker stop a process with SIGTERM; treat it as Ctrl-C.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     simulator = SberSimulator(args.host, args.port, username=args.username, password=args.password,
                               callback_key=args.callback_key, callback_url=args.callback_url,
                               callback_method=args.callback_method, delay=args.delay, verbose=not args.quiet)
-    with simulator:
-        print(f"Sber stand-in at {simulator.url} (userName {simulator.username}, password {simulator.password}, "
-              f"callback key {simulator.callback_key}); callbacks to {simulator.callback_url or 'nowhere'}; "
-              "Ctrl-C stops it", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-    print("Sber stand-in stopped", flush=True)
+    simulator.run(lambda: f"Sber stand-in at {simulator.url} (userName {simulator.username}, password "
+                          f"{simulator.password}, callback key {simulator.callback_key}); callbacks to "
+                          f"{simulator.callback_url or 'nowhere'}; Ctrl-C stops it",
+                  "Sber stand-in stopped")
 
 
 if __name__ == "__main__":

@@ -37,13 +37,12 @@ import hashlib
 import hmac
 import html
 import json
-import signal
-import socket
 import threading
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from integrations.standin import LoopbackHandler, LoopbackServer
 
 API_PREFIX = "/v2"
 PAGE_PREFIX = "/pay/"
@@ -86,19 +85,65 @@ def token(params: dict, password: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class TBankSimulator:
+class _Handler(LoopbackHandler):
+    simulator: "TBankSimulator"
+    server_version = "TBankStandIn/1"
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path.startswith(PAGE_PREFIX):
+            self._send(*self.simulator.page(path[len(PAGE_PREFIX):]))
+        else:
+            self._send(404, "text/plain; charset=utf-8",
+                       f"T-Bank stand-in: POST the API to {API_PREFIX}/<Method>, payment pages at {PAGE_PREFIX}<id>\n"
+                       .encode())
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        raw = self._body()
+        if raw is None:
+            return
+        method = path[len(API_PREFIX) + 1:] if path.startswith(API_PREFIX + "/") else None
+        if method in METHODS:
+            simulator = self.simulator
+            if simulator.wait_delay():
+                return  # stopped while holding the request: close without an answer
+            self._send(*simulator.api(method, raw))
+        elif path.startswith(PAGE_PREFIX):
+            self._send(*self.simulator.submit_page(path[len(PAGE_PREFIX):], raw))
+        else:
+            self._send(404, "text/plain; charset=utf-8", f"no such method: POST {path}\n".encode())
+
+    def _body(self) -> bytes | None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self._send(411, "text/plain; charset=utf-8", b"Content-Length required\n")
+            return None
+        if length < 0 or length > MAX_REQUEST_BYTES:
+            self._send(413, "text/plain; charset=utf-8", b"request too large\n")
+            return None
+        return self.rfile.read(length) if length else b""
+
+
+class TBankSimulator(LoopbackServer):
     """The API on http://host:port/v2 in a daemon thread.
 
     Inspection: `payments` (PaymentId → the payment as the stand-in keeps it: PaymentId, OrderId,
     Amount, Left, Status, CustomerKey, Recurrent, NotificationURL, SuccessURL, FailURL, Receipt, DATA,
     RebillId, Qr, Description), `requests` (every API request: method, body as parsed JSON or None),
     `notifications` (every notification sent: payment_id, status = the HTTP answer or None, body).
+    `url` is the API's base URL, for `TBankClient(base_url=...)` and TBANK_URL.
     """
+
+    handler = _Handler
+    name = "tbank"
+    path = API_PREFIX
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, terminal_key: str = "TestTerminal",
                  password: str = "TestPassword", notification_url: str | None = None, delay: float = 0,
                  notification_timeout: float = 5, verbose: bool = False):
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.terminal_key, self.password = terminal_key, password
         self.notification_url = notification_url  # the terminal's setting; Init's NotificationURL wins
         self.delay = delay  # seconds every API request is held
@@ -114,50 +159,6 @@ class TBankSimulator:
         self._failures = 0
         self._failure_status = 500
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # ---- running -----------------------------------------------------------------------------------------
-
-    @property
-    def root(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """The API's base URL, for `TBankClient(base_url=...)` and TBANK_URL."""
-        return self.root + API_PREFIX
-
-    def start(self) -> "TBankSimulator":
-        if self._server is not None:
-            raise RuntimeError("the stand-in is already running")
-        self._stopping.clear()
-        handler = type("TBankHandler", (_Handler,), {"simulator": self})
-        server_class = _Server6 if ":" in self.host else _Server
-        self._server = server_class((self.host, self.port), handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"tbank-simulator:{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and wait for every handler thread (a delayed one is woken up, not waited out)."""
-        if self._server is None:
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()  # joins the handler threads
-        self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> "TBankSimulator":
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     # ---- test controls -------------------------------------------------------------------------------------
 
@@ -452,76 +453,6 @@ class TBankSimulator:
             return None, b""
 
 
-class _Server(ThreadingHTTPServer):
-    # server_close() joins only non-daemon handler threads; joined, none outlives stop().
-    daemon_threads = False
-    block_on_close = True
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
-class _Handler(BaseHTTPRequestHandler):
-    simulator: TBankSimulator
-    timeout = 10  # a client that stops sending mid-request does not hold a thread for ever
-    server_version = "TBankStandIn/1"
-    # HTTP/1.0: one request a connection, so no handler thread is left waiting for the next one.
-    protocol_version = "HTTP/1.0"
-
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path.startswith(PAGE_PREFIX):
-            self._send(*self.simulator.page(path[len(PAGE_PREFIX):]))
-        else:
-            self._send(404, "text/plain; charset=utf-8",
-                       f"T-Bank stand-in: POST the API to {API_PREFIX}/<Method>, payment pages at {PAGE_PREFIX}<id>\n"
-                       .encode())
-
-    def do_POST(self) -> None:
-        path = urlsplit(self.path).path
-        raw = self._body()
-        if raw is None:
-            return
-        method = path[len(API_PREFIX) + 1:] if path.startswith(API_PREFIX + "/") else None
-        if method in METHODS:
-            simulator = self.simulator
-            if simulator.delay and simulator._stopping.wait(simulator.delay):
-                return  # stopped while holding the request: close without an answer
-            self._send(*simulator.api(method, raw))
-        elif path.startswith(PAGE_PREFIX):
-            self._send(*self.simulator.submit_page(path[len(PAGE_PREFIX):], raw))
-        else:
-            self._send(404, "text/plain; charset=utf-8", f"no such method: POST {path}\n".encode())
-
-    def _body(self) -> bytes | None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self._send(411, "text/plain; charset=utf-8", b"Content-Length required\n")
-            return None
-        if length < 0 or length > MAX_REQUEST_BYTES:
-            self._send(413, "text/plain; charset=utf-8", b"request too large\n")
-            return None
-        return self.rfile.read(length) if length else b""
-
-    def _send(self, status: int, content_type: str, body: bytes, headers: dict | None = None) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timed out) before the answer: nothing to tell it
-
-    def log_message(self, format: str, *args) -> None:
-        if self.simulator.verbose:
-            super().log_message(format, *args)
-
-
 # ---- checking requests -------------------------------------------------------------------------------------
 
 def _kopecks(value, name: str) -> int:
@@ -581,19 +512,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delay", type=float, default=0, help="hold every API request this many seconds")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
     args = parser.parse_args(argv)
-    # honcho and docker stop a process with SIGTERM; treat it as Ctrl-C.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     simulator = TBankSimulator(args.host, args.port, terminal_key=args.terminal_key, password=args.password,
                                notification_url=args.notification_url, delay=args.delay, verbose=not args.quiet)
-    with simulator:
-        print(f"T-Bank stand-in at {simulator.url} (terminal {simulator.terminal_key}, password "
-              f"{simulator.password}); notifications to {simulator.notification_url or 'the Init NotificationURL'}; "
-              "Ctrl-C stops it", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-    print("T-Bank stand-in stopped", flush=True)
+    simulator.run(lambda: f"T-Bank stand-in at {simulator.url} (terminal {simulator.terminal_key}, password "
+                          f"{simulator.password}); notifications to "
+                          f"{simulator.notification_url or 'the Init NotificationURL'}; Ctrl-C stops it",
+                  "T-Bank stand-in stopped")
 
 
 if __name__ == "__main__":

@@ -36,16 +36,15 @@ import html
 import json
 import re
 import secrets
-import signal
-import socket
 import threading
 import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from integrations.standin import LoopbackHandler, LoopbackServer
 
 API_PREFIX = "/v3"
 PAGE_PREFIX = "/pay/"
@@ -76,18 +75,68 @@ class ApiError(Exception):
         return _error(self.status, self.code, self.description, self.parameter)
 
 
-class YooKassaSimulator:
+class _Handler(LoopbackHandler):
+    simulator: "YooKassaSimulator"
+    server_version = "YooKassaStandIn/1"
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path.startswith(API_PREFIX + "/"):
+            self._api("GET", path, b"")
+        elif path.startswith(PAGE_PREFIX):
+            self._send(*self.simulator.page(path[len(PAGE_PREFIX):]))
+        else:
+            self._send(404, "text/plain; charset=utf-8",
+                       f"YooKassa stand-in: the API is at {API_PREFIX}, payment pages at {PAGE_PREFIX}<id>\n".encode())
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        raw = self._body()
+        if raw is None:
+            return
+        if path.startswith(API_PREFIX + "/"):
+            self._api("POST", path, raw)
+        elif path.startswith(PAGE_PREFIX):
+            status, content_type, body, headers = self.simulator.submit_page(path[len(PAGE_PREFIX):], raw)
+            self._send(status, content_type, body, headers)
+        else:
+            self._send(*_error(404, "not_found", f"No such method: POST {path}"))
+
+    def _api(self, method: str, path: str, raw: bytes) -> None:
+        simulator = self.simulator
+        if simulator.wait_delay():
+            return  # stopped while holding the request: close without an answer
+        self._send(*simulator.api(method, path, self.headers, raw))
+
+    def _body(self) -> bytes | None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self._send(*_error(400, "invalid_request", "Content-Length is not a number"))
+            return None
+        if length < 0 or length > MAX_REQUEST_BYTES:
+            self._send(*_error(400, "invalid_request", "The request is too large"))
+            return None
+        return self.rfile.read(length) if length else b""
+
+
+class YooKassaSimulator(LoopbackServer):
     """The API on http://host:port/v3 in a daemon thread.
 
     Inspection: `payments` (id → the payment object as the API shows it), `refunds` (id → refund object),
     `requests` (every API request: method, path, idempotence_key, body as parsed JSON or None),
     `notifications` (every notification sent: event, object_id, status = the HTTP answer or None).
+    `url` is the API's base URL, for `YooKassaClient(base_url=...)` and YOOKASSA_URL.
     """
+
+    handler = _Handler
+    name = "yookassa"
+    path = API_PREFIX
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, shop_id: str = "100500",
                  secret_key: str = "test_secret", webhook_url: str | None = None, require_receipt: bool = False,
                  delay: float = 0, webhook_timeout: float = 5, verbose: bool = False):
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.shop_id, self.secret_key = str(shop_id), secret_key
         self.webhook_url = webhook_url
         self.require_receipt = require_receipt
@@ -104,50 +153,6 @@ class YooKassaSimulator:
         self._failures = 0
         self._failure_status = 500
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # ---- running -----------------------------------------------------------------------------------------
-
-    @property
-    def root(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """The API's base URL, for `YooKassaClient(base_url=...)` and YOOKASSA_URL."""
-        return self.root + API_PREFIX
-
-    def start(self) -> "YooKassaSimulator":
-        if self._server is not None:
-            raise RuntimeError("the stand-in is already running")
-        self._stopping.clear()
-        handler = type("YooKassaHandler", (_Handler,), {"simulator": self})
-        server_class = _Server6 if ":" in self.host else _Server
-        self._server = server_class((self.host, self.port), handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"yookassa-simulator:{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and wait for every handler thread (a delayed one is woken up, not waited out)."""
-        if self._server is None:
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()  # joins the handler threads
-        self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> "YooKassaSimulator":
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     # ---- test controls -------------------------------------------------------------------------------------
 
@@ -513,80 +518,6 @@ class YooKassaSimulator:
             return None
 
 
-class _Server(ThreadingHTTPServer):
-    # server_close() joins only non-daemon handler threads; joined, none outlives stop().
-    daemon_threads = False
-    block_on_close = True
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
-class _Handler(BaseHTTPRequestHandler):
-    simulator: YooKassaSimulator
-    timeout = 10  # a client that stops sending mid-request does not hold a thread for ever
-    server_version = "YooKassaStandIn/1"
-    # HTTP/1.0: one request a connection, so no handler thread is left waiting for the next one.
-    protocol_version = "HTTP/1.0"
-
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path.startswith(API_PREFIX + "/"):
-            self._api("GET", path, b"")
-        elif path.startswith(PAGE_PREFIX):
-            self._send(*self.simulator.page(path[len(PAGE_PREFIX):]))
-        else:
-            self._send(404, "text/plain; charset=utf-8",
-                       f"YooKassa stand-in: the API is at {API_PREFIX}, payment pages at {PAGE_PREFIX}<id>\n".encode())
-
-    def do_POST(self) -> None:
-        path = urlsplit(self.path).path
-        raw = self._body()
-        if raw is None:
-            return
-        if path.startswith(API_PREFIX + "/"):
-            self._api("POST", path, raw)
-        elif path.startswith(PAGE_PREFIX):
-            status, content_type, body, headers = self.simulator.submit_page(path[len(PAGE_PREFIX):], raw)
-            self._send(status, content_type, body, headers)
-        else:
-            self._send(*_error(404, "not_found", f"No such method: POST {path}"))
-
-    def _api(self, method: str, path: str, raw: bytes) -> None:
-        simulator = self.simulator
-        if simulator.delay and simulator._stopping.wait(simulator.delay):
-            return  # stopped while holding the request: close without an answer
-        self._send(*simulator.api(method, path, self.headers, raw))
-
-    def _body(self) -> bytes | None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self._send(*_error(400, "invalid_request", "Content-Length is not a number"))
-            return None
-        if length < 0 or length > MAX_REQUEST_BYTES:
-            self._send(*_error(400, "invalid_request", "The request is too large"))
-            return None
-        return self.rfile.read(length) if length else b""
-
-    def _send(self, status: int, content_type: str, body: bytes, headers: dict | None = None) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timed out) before the answer: nothing to tell it
-
-    def log_message(self, format: str, *args) -> None:
-        if self.simulator.verbose:
-            super().log_message(format, *args)
-
-
 # ---- checking requests -------------------------------------------------------------------------------------
 
 def _amount(value, parameter: str) -> Decimal:
@@ -708,20 +639,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delay", type=float, default=0, help="hold every API request this many seconds")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
     args = parser.parse_args(argv)
-    # honcho and docker stop a process with SIGTERM; treat it as Ctrl-C.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     simulator = YooKassaSimulator(args.host, args.port, shop_id=args.shop_id, secret_key=args.secret_key,
                                   webhook_url=args.webhook_url, require_receipt=args.require_receipt,
                                   delay=args.delay, verbose=not args.quiet)
-    with simulator:
-        print(f"YooKassa stand-in at {simulator.url} (shop id {simulator.shop_id}, secret key "
-              f"{simulator.secret_key}); notifications to {simulator.webhook_url or 'nowhere'}; Ctrl-C stops it",
-              flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-    print("YooKassa stand-in stopped", flush=True)
+    simulator.run(lambda: f"YooKassa stand-in at {simulator.url} (shop id {simulator.shop_id}, secret key "
+                          f"{simulator.secret_key}); notifications to {simulator.webhook_url or 'nowhere'}; "
+                          "Ctrl-C stops it",
+                  "YooKassa stand-in stopped")
 
 
 if __name__ == "__main__":
