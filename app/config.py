@@ -91,6 +91,10 @@ class Config:
     PAYMENT_PROVIDERS = tuple(p for p in os.environ.get("PAYMENT_PROVIDERS", "").split(",") if p)
     PAYMENT_TIMEOUT = env_int("PAYMENT_TIMEOUT", 15)
     PAYMENT_RECONCILE_MINUTES = env_int("PAYMENT_RECONCILE_MINUTES", 15)
+    # 54-ФЗ receipt data sent with every payment: VAT code in YooKassa's numbering (11 = 22 % from
+    # 2026; the T-Bank and Sber clients translate it) and the tax system code (1 = ОСН).
+    RECEIPT_VAT_CODE = env_int("RECEIPT_VAT_CODE", 11)
+    RECEIPT_TAX_SYSTEM = env_int("RECEIPT_TAX_SYSTEM", 1)
     YOOKASSA_SHOP_ID = os.environ.get("YOOKASSA_SHOP_ID", "")
     YOOKASSA_SECRET_KEY = os.environ.get("YOOKASSA_SECRET_KEY", "")
     YOOKASSA_URL = os.environ.get("YOOKASSA_URL", "https://api.yookassa.ru/v3")

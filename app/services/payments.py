@@ -119,7 +119,8 @@ def _register(payment: Payment, client: base.Provider, return_url: str = "", rec
 
         case = db.session.get(Case, payment.case_id)
     request = base.PaymentRequest(order_id=payment.public_id, amount=Decimal(payment.amount), method=payment.method,
-                                  receipt=receipt, description=_description(payment, account, case),
+                                  receipt=receipt or receipt_for(payment, account, case),
+                                  description=_description(payment, account, case),
                                   return_url=return_url or _return_url(payment), metadata={"payment": payment.public_id})
     try:
         seen = client.create(request, idempotency_key=payment.public_id)
@@ -137,6 +138,25 @@ def _register(payment: Payment, client: base.Provider, return_url: str = "", rec
     _set_status(payment, "pending", "create", {"provider_status": seen.raw.get("status")})
     db.session.commit()
     return payment
+
+
+def receipt_for(payment: Payment, account, case) -> base.Receipt:
+    """The 54-ФЗ receipt data sent with the payment: one service line, paid in full, VAT and tax
+    system from the settings, the payer's e-mail for the electronic receipt."""
+    from app.models import User
+
+    cfg = current_app.config
+    payer = db.session.get(User, payment.user_id) if payment.user_id else None
+    if case is not None:
+        name = f"Плата за технологическое присоединение по заявке {case.number}"
+    elif payment.purpose == "penalties":
+        name = f"Пени по лицевому счёту {account.number}"
+    else:
+        name = f"Электроэнергия и услуги по лицевому счёту {account.number}" if account is not None else "Оплата услуг"
+    item = base.ReceiptItem(name=name[:128], quantity=Decimal(1), price=Decimal(payment.amount),
+                            vat_code=cfg["RECEIPT_VAT_CODE"])
+    return base.Receipt(items=(item,), email=getattr(payer, "email", None), phone=None,
+                        full_name=getattr(payer, "full_name", None), tax_system_code=cfg["RECEIPT_TAX_SYSTEM"])
 
 
 def _return_url(payment: Payment) -> str:

@@ -147,3 +147,15 @@ def test_a_paid_connection_invoice_concludes_the_contract_and_a_late_one_is_flag
     payments.notification("yookassa", {}, webhook(late_payment), "127.0.0.1")
     flagged = db.session.scalars(select(PaymentEvent).where(PaymentEvent.payment_id == late_payment.id)).all()
     assert any("refund_needed" in e.details for e in flagged)
+
+
+def test_every_payment_carries_its_receipt_data(yookassa, holder):
+    customer, account = holder
+    payments.start(customer, "yookassa", "1500", account=account)
+    sent = next(r for r in yookassa.requests if r["path"].endswith("/payments"))
+    receipt = sent["body"]["receipt"]
+    assert receipt["customer"]["email"] == customer.email
+    [item] = receipt["items"]
+    assert item["description"].endswith(account.number) and item["vat_code"] == 11
+    assert (item["amount"]["value"], item["quantity"], item["payment_subject"], item["payment_mode"]) == (
+        "1500.00", "1", "service", "full_payment")
