@@ -90,6 +90,9 @@ class Config:
     # credentials and addresses; pending payments older than the reconcile minutes are asked about.
     PAYMENT_PROVIDERS = tuple(p for p in os.environ.get("PAYMENT_PROVIDERS", "").split(",") if p)
     PAYMENT_TIMEOUT = env_int("PAYMENT_TIMEOUT", 15)
+    # Where the providers' payment pages live (the pay form may lead there; the API hosts are added).
+    PAYMENT_PAGE_ORIGINS = tuple(os.environ.get(
+        "PAYMENT_PAGE_ORIGINS", "https://yoomoney.ru https://securepay.tinkoff.ru https://securepayments.sberbank.ru").split())
     PAYMENT_RECONCILE_MINUTES = env_int("PAYMENT_RECONCILE_MINUTES", 15)
     # 54-ФЗ receipt data sent with every payment: VAT code in YooKassa's numbering (11 = 22 % from
     # 2026; the T-Bank and Sber clients translate it) and the tax system code (1 = ОСН).

@@ -3,10 +3,14 @@ in a thread of its own that starts, stops (waking a held request rather than wai
 hand until Ctrl-C or SIGTERM. Each stand-in adds only its protocol: a `LoopbackHandler` subclass, a name
 and the path its URL points at. Only the standard library: it runs wherever the portal runs.
 """
+import hashlib
+import secrets
 import signal
 import socket
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
@@ -120,3 +124,71 @@ class LoopbackServer:
             except KeyboardInterrupt:
                 pass
         print(farewell, flush=True)
+
+
+MOSCOW = timezone(timedelta(hours=3), "MSK")
+
+
+class FiscalRegister:
+    """The online cash register behind a payment stand-in: it registers a 54-ФЗ receipt for each payment
+    (and refund) that carried receipt data, `delay` seconds after it, or only when `fiscalise_now()` is
+    called if `enabled` is false, so a test can see the "not registered yet" state.
+
+    A registered receipt gets a 16-digit ФН, a 16-digit РН ККТ (both fixed for the register), a ФД counting
+    up, a shift with a number in shift counting up, a 10-digit ФПД and `registered_at`, the moment it was
+    due, in Moscow time. `receipts(key)` gives the receipts of one payment, pending ones too, as dicts
+    the stand-in turns into its own wire shape.
+    """
+
+    def __init__(self, delay: float = 0, enabled: bool = True, tz: timezone = MOSCOW):
+        self.delay, self.enabled, self.tz = delay, enabled, tz
+        self.fn = "9999" + "".join(secrets.choice("0123456789") for _ in range(12))
+        self.ecr_registration = "000" + "".join(secrets.choice("0123456789") for _ in range(13))
+        self.shift_number = secrets.randbelow(300) + 1
+        self._number_in_shift = 0
+        self._fd = 1000 + secrets.randbelow(9000)
+        self._receipts: list[dict] = []
+        self._lock = threading.RLock()
+
+    def register(self, key: str, kind: str, amount: Decimal, reference: str | None = None) -> dict:
+        """Queue the receipt of a payment (`kind` "payment") or of a refund ("refund"; `reference` is the
+        refund's id) of `amount` roubles, for the payment `key`."""
+        if kind not in ("payment", "refund"):
+            raise ValueError(f"a receipt is a payment or a refund, not {kind!r}")
+        now = datetime.now(self.tz)
+        with self._lock:
+            receipt = {"id": secrets.token_hex(16), "key": str(key), "kind": kind,
+                       "amount": Decimal(amount).quantize(Decimal("0.01")), "reference": reference,
+                       "created_at": now, "due": now + timedelta(seconds=self.delay) if self.enabled else None,
+                       "status": "pending"}
+            self._receipts.append(receipt)
+            return dict(receipt)
+
+    def fiscalise_now(self) -> None:
+        """Register every pending receipt now, whatever `delay` and `enabled` say."""
+        now = datetime.now(self.tz)
+        with self._lock:
+            for receipt in self._receipts:
+                if receipt["status"] == "pending":
+                    receipt["due"] = min(receipt["due"] or now, now)
+            self._settle()
+
+    def receipts(self, key: str) -> list[dict]:
+        """The receipts of the payment `key`, oldest first: status "pending" or "registered" (with ФН, ФД,
+        ФПД, РН ККТ, shift, number in shift and registered_at)."""
+        with self._lock:
+            self._settle()
+            return [dict(receipt) for receipt in self._receipts if receipt["key"] == str(key)]
+
+    def _settle(self) -> None:
+        now = datetime.now(self.tz)
+        for receipt in self._receipts:
+            if receipt["status"] == "pending" and receipt["due"] is not None and receipt["due"] <= now:
+                self._fd += 1
+                self._number_in_shift += 1
+                registered_at = receipt["due"].astimezone(self.tz)
+                seed = f"{self.fn}|{self._fd}|{receipt['amount']}|{registered_at.isoformat()}".encode()
+                fpd = 1_000_000_000 + int.from_bytes(hashlib.sha256(seed).digest()[:4], "big") % 3_000_000_000
+                receipt.update(status="registered", fn=self.fn, fd=str(self._fd), fpd=str(fpd),
+                               ecr_registration=self.ecr_registration, shift_number=str(self.shift_number),
+                               number_in_shift=str(self._number_in_shift), registered_at=registered_at)

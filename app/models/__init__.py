@@ -6,7 +6,7 @@ from app.models.billing import (AccountPeriod, Accrual, BillingPeriod, Consumpti
 from app.models.connection import ConnectionRate
 from app.models.cases import (ApplicationDraft, Case, CaseDocument, CaseEvent, CaseNumberCounter, HumanTask, OutboxMessage,
                               ProcessDefinition)
-from app.models.payments import Payment, PaymentEvent
+from app.models.payments import Payment, PaymentEvent, PaymentReceipt
 from app.models.metering import Meter, MeterReading, Premises, VisitSlot, ZoneHours
 from app.models.users import PersonalAccessToken, StaffGroup, User, UserRole, user_group
 
@@ -30,6 +30,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PaymentEvent",
+    "PaymentReceipt",
     "PenaltyRateCap",
     "Premises",
     "ProcessDefinition",

@@ -55,3 +55,24 @@ class PaymentEvent(db.Model):
     from_status: Mapped[str | None] = mapped_column(String(12))
     to_status: Mapped[str | None] = mapped_column(String(12))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class PaymentReceipt(db.Model):
+    """A fiscal receipt (54-ФЗ) the provider's cash register issued for a payment or its refund: the
+    details the printed receipt and its FNS QR code carry."""
+
+    __tablename__ = "payment_receipt"
+    __table_args__ = (UniqueConstraint("fn", "fd"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # payment | refund
+    registered_at: Mapped[object] = mapped_column(UTCDateTime())
+    fn: Mapped[str] = mapped_column(String(20))  # fiscal storage number
+    fd: Mapped[str] = mapped_column(String(20))  # fiscal document number
+    fpd: Mapped[str] = mapped_column(String(20))  # fiscal sign
+    ecr_registration: Mapped[str | None] = mapped_column(String(20))  # РН ККТ
+    shift_number: Mapped[str | None] = mapped_column(String(10))
+    number_in_shift: Mapped[str | None] = mapped_column(String(10))
+    amount: Mapped[object] = mapped_column(MONEY)
+    qr_text: Mapped[str] = mapped_column(String(120))
+    raw: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -25,8 +25,8 @@ from app.extensions import db
 from app.models import Payment, PaymentEvent
 from app.models.types import utcnow
 from app.services import audit, postings
-from app.services.errors import Forbidden, InvalidInput, NotFound
-from app.services.periods import local_today
+from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.services.periods import local_today, period_of
 from integrations.payments import base
 
 log = logging.getLogger(__name__)
@@ -112,12 +112,7 @@ def start(user, provider_name: str, amount, purpose: str = "bill", account=None,
 
 def _register(payment: Payment, client: base.Provider, return_url: str = "", receipt: base.Receipt | None = None) -> Payment:
     """Register the payment with the provider under its own id: asking twice is asking about one payment."""
-    account = payment.account
-    case = None
-    if payment.case_id:
-        from app.models import Case
-
-        case = db.session.get(Case, payment.case_id)
+    account, case = payment.account, case_of(payment)
     request = base.PaymentRequest(order_id=payment.public_id, amount=Decimal(payment.amount), method=payment.method,
                                   receipt=receipt or receipt_for(payment, account, case),
                                   description=_description(payment, account, case),
@@ -157,6 +152,15 @@ def receipt_for(payment: Payment, account, case) -> base.Receipt:
                             vat_code=cfg["RECEIPT_VAT_CODE"])
     return base.Receipt(items=(item,), email=getattr(payer, "email", None), phone=None,
                         full_name=getattr(payer, "full_name", None), tax_system_code=cfg["RECEIPT_TAX_SYSTEM"])
+
+
+def case_of(payment: Payment):
+    """The application whose invoice the payment pays, if any."""
+    if not payment.case_id:
+        return None
+    from app.models import Case
+
+    return db.session.get(Case, payment.case_id)
 
 
 def _return_url(payment: Payment) -> str:
@@ -296,3 +300,108 @@ def _set_status(payment: Payment, status: str, source: str, details: dict | None
 def _event(payment: Payment, source: str, before: str | None, after: str | None, details: dict | None = None) -> None:
     db.session.add(PaymentEvent(payment_id=payment.id, source=source, from_status=before, to_status=after,
                                 details=details or {}))
+
+
+# --- staff: search, refunds, reconciliation ---------------------------------------------------------
+
+def search(text: str = "", status: str | None = None, provider_name: str | None = None, limit: int = 200) -> list[Payment]:
+    from app.models import Account
+
+    query = select(Payment).outerjoin(Account, Account.id == Payment.account_id)
+    text = (text or "").strip()
+    if text:
+        query = query.where((Payment.public_id.startswith(text)) | (Payment.provider_id == text) |
+                            (Account.number == text))
+    if status:
+        query = query.where(Payment.status == status)
+    if provider_name:
+        query = query.where(Payment.provider == provider_name)
+    return list(db.session.scalars(query.order_by(Payment.id.desc()).limit(limit)))
+
+
+def history(payment: Payment) -> list[PaymentEvent]:
+    return list(db.session.scalars(select(PaymentEvent).where(PaymentEvent.payment_id == payment.id)
+                                   .order_by(PaymentEvent.id)))
+
+
+def refund(actor, payment_id: int, amount, reason: str) -> Payment:
+    """Return money of a paid payment (in part or in full), with a reason; the account is debited
+    back by the same amount once the provider has accepted the refund."""
+    payment = db.session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
+    if payment is None:
+        raise NotFound(_l("No such payment."))
+    value = amount_of(amount)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_l("Give the reason for the refund."), field="reason")
+    if payment.status not in ("succeeded",):
+        raise InvalidInput(_l("Only a paid payment can be refunded."))
+    left = Decimal(payment.amount) - Decimal(payment.refunded_amount or 0)
+    if value > left:
+        raise InvalidInput(_l("At most %(sum)s is left to refund.", sum=f"{left:.2f}"), field="amount")
+    number = len([e for e in history(payment) if e.source == "refund"]) + 1
+    key = f"{payment.public_id}-refund-{number}"
+    sold = receipt_for(payment, payment.account, case_of(payment))  # the refund receipt repeats the line
+    item = base.ReceiptItem(name=sold.items[0].name, quantity=Decimal(1), price=value, vat_code=sold.items[0].vat_code)
+    try:
+        done = provider(payment.provider).refund(payment.provider_id, value, key, receipt=base.Receipt(
+            items=(item,), email=sold.email, full_name=sold.full_name, tax_system_code=sold.tax_system_code))
+    except base.ProviderUnavailable as error:
+        db.session.rollback()
+        raise Conflict(_l("The provider does not answer; try the refund again later (it will not be made twice).")) from error
+    except base.ProviderRejected as error:
+        db.session.rollback()
+        raise InvalidInput(_l("The provider refused the refund: %(why)s", why=error.message)) from None
+    payment.refunded_amount = Decimal(payment.refunded_amount or 0) + value
+    after = "refunded" if payment.refunded_amount >= Decimal(payment.amount) else payment.status
+    _event(payment, "refund", payment.status, after, {"amount": str(value), "reason": reason, "refund_id": done.refund_id,
+                                                       "by": getattr(actor, "id", None)})
+    payment.status = after
+    if payment.account is not None and payment.purpose != "tp_invoice":
+        _debit_back(payment, value, done.refund_id, reason, actor)
+    audit.record("payment.refund", actor=actor, obj=payment, details={"amount": str(value), "reason": reason})
+    db.session.commit()
+    return payment
+
+
+def _debit_back(payment: Payment, value: Decimal, refund_id: str, reason: str, actor) -> None:
+    from app.models import LedgerEntry
+
+    if db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.source == payment.provider,
+                                                      LedgerEntry.external_id == f"refund:{refund_id}")):
+        return
+    # The money returned is owed again: a charge of the current month, due at once.
+    today = local_today()
+    db.session.add(LedgerEntry(account_id=payment.account_id, kind="refund", amount=value, booked_on=today,
+                               period=period_of(today), due_date=today,
+                               source=payment.provider, external_id=f"refund:{refund_id}",
+                               description=f"Возврат платежа {payment.public_id}: {reason}"[:300],
+                               created_by_id=getattr(actor, "id", None)))
+
+
+def reconciliation(day_from, day_to) -> list[dict]:
+    """Our payments of the days against what the provider says of each, for the staff's report."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    start = datetime.combine(day_from, time.min, tzinfo=zone)
+    end = datetime.combine(day_to, time.max, tzinfo=zone)
+    rows = []
+    clients = providers()
+    for payment in db.session.scalars(select(Payment).where(Payment.created_at >= start, Payment.created_at <= end)
+                                      .order_by(Payment.id)):
+        theirs, their_amount = "", None
+        client = clients.get(payment.provider)
+        if client is not None and payment.provider_id:
+            try:
+                seen = client.status(payment.provider_id)
+                theirs, their_amount = seen.status, seen.amount
+            except base.ProviderError as error:
+                theirs = f"? {error}"[:60]
+        rows.append({"payment": payment.public_id, "provider": payment.provider, "provider_id": payment.provider_id or "",
+                     "created_at": payment.created_at, "account": payment.account.number if payment.account else "",
+                     "amount": Decimal(payment.amount), "ours": payment.status, "theirs": theirs,
+                     "their_amount": their_amount,
+                     "matches": theirs == payment.status and (their_amount is None or their_amount == Decimal(payment.amount))})
+    return rows

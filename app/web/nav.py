@@ -14,6 +14,7 @@ ITEMS = [
     ("staff.accounts", _l("Accounts"), "accounts.read_any"),
     ("staff.billing_periods", _l("Billing"), "billing.manage"),
     ("staff.connection_rates", _l("Connection rates"), "rates.manage"),
+    ("staff.payments_page", _l("Payments"), "billing.manage"),
     ("admin.users", _l("Users"), "users.manage"),
     ("admin.audit", _l("Audit log"), "audit.read"),
     ("admin.incidents", _l("Incidents"), "audit.read"),

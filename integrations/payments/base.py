@@ -13,6 +13,7 @@ Errors:
   outside the provider's networks, unparsable). Nothing is changed because of it.
 """
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -117,6 +118,49 @@ class Notification:
     raw: dict = field(default_factory=dict)
 
 
+RECEIPT_KINDS = ("payment", "refund")  # 54-ФЗ settlement type: приход (1), возврат прихода (2)
+
+
+@dataclass(frozen=True)
+class FiscalReceipt:
+    """A receipt the provider's online cash register has registered (54-ФЗ): what the PDF receipt needs
+    beyond our own data (seller, items, address). `registered_at` is aware and in the cash register's
+    local time, as the receipt shows it; `amount` is the receipt's total in roubles; `fn`, `fd`, `fpd` are
+    the fiscal storage number (ФН), the fiscal document number (ФД) and the fiscal sign (ФПД).
+    `ecr_registration` (РН ККТ), `shift_number` and `number_in_shift` are None where the provider does not
+    tell them. `raw` is the provider's receipt object as it came."""
+
+    kind: str  # payment | refund
+    registered_at: datetime
+    fn: str
+    fd: str
+    fpd: str
+    ecr_registration: str | None
+    shift_number: str | None
+    number_in_shift: str | None
+    amount: Decimal
+    raw: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.kind not in RECEIPT_KINDS:
+            raise ValueError(f"a receipt is a payment or a refund, not {self.kind!r}")
+        if self.registered_at.tzinfo is None or self.registered_at.utcoffset() is None:
+            raise ValueError("registered_at must be an aware datetime")
+
+    @property
+    def settlement_type(self) -> int:
+        """54-ФЗ tag 1054: 1 приход, 2 возврат прихода."""
+        return 1 if self.kind == "payment" else 2
+
+    @property
+    def qr_text(self) -> str:
+        """The text of the receipt's QR code: `t=YYYYMMDDTHHMM&s=SUM&fn=FN&i=FD&fp=FPD&n=1` (n=2 for a
+        refund), the time as registered, the sum with two decimals."""
+        total = format(Decimal(self.amount).quantize(Decimal("0.01")), "f")
+        return (f"t={self.registered_at:%Y%m%dT%H%M}&s={total}&fn={self.fn}&i={self.fd}&fp={self.fpd}"
+                f"&n={self.settlement_type}")
+
+
 class Provider(Protocol):
     name: str
 
@@ -138,3 +182,8 @@ class Provider(Protocol):
 
     def charge_saved(self, method_id: str, request: PaymentRequest, idempotency_key: str) -> ProviderPayment:
         """Charge a saved method without the customer (auto-payment)."""
+
+    def fiscal_receipts(self, provider_id: str) -> list[FiscalReceipt]:
+        """The receipts the provider's cash register has registered for the payment (and its refunds),
+        oldest first; an empty list while none is registered yet. Receipts still pending or failed are
+        left out."""

@@ -35,12 +35,13 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qsl
 
 import requests
 
-from integrations.payments.base import (ForgedNotification, Notification, PaymentRequest, ProviderPayment,
+from integrations.payments.base import (FiscalReceipt, ForgedNotification, Notification, PaymentRequest, ProviderPayment,
                                         ProviderRefund, ProviderRejected, ProviderUnavailable, Receipt)
 
 DEFAULT_URL = "https://securepayments.sberbank.ru/payment/rest"
@@ -57,6 +58,10 @@ ORDER_STATUS = {
     6: "canceled",  # declined
 }
 ALREADY_REGISTERED = "1"  # register.do: an order with this number exists
+# getReceiptStatus.do receiptStatus of a registered receipt -> FiscalReceipt.kind (0 / 3: sent to the
+# cash register, not yet registered; 2 / 5: failed).
+RECEIPT_REGISTERED = {1: "payment", 4: "refund"}
+MOSCOW = timezone(timedelta(hours=3), "MSK")  # the gateway writes times without an offset, in Moscow time
 
 # orderBundle.cartItems.items[].itemAttributes: ФФД codes of the payment method and subject.
 PAYMENT_METHOD = {"full_prepayment": 1, "partial_prepayment": 2, "advance": 3, "full_payment": 4,
@@ -229,6 +234,20 @@ class SberClient:
 
     # ---- the wire -----------------------------------------------------------------------------------
 
+    def fiscal_receipts(self, provider_id: str) -> list[FiscalReceipt]:
+        """getReceiptStatus.do by orderId: the order's registered receipts (receiptStatus 1 for a payment,
+        4 for a refund), oldest first; the others (sent, not yet registered, or failed) are left out."""
+        answer = self._call("getReceiptStatus.do", {"orderId": provider_id})
+        try:
+            items = answer.get("receipt") or []
+            if not isinstance(items, list):
+                raise ValueError("receipt is not a list")
+            receipts = [read_receipt(item) for item in items if isinstance(item, dict)
+                        and _int(item.get("receiptStatus")) in RECEIPT_REGISTERED]
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
+            raise ProviderUnavailable(f"Sber sent receipts that cannot be read: {exc}") from exc
+        return sorted(receipts, key=lambda receipt: receipt.registered_at)
+
     def _register(self, request: PaymentRequest, extra: dict) -> dict:
         """register.do; an order number already registered is looked up and returned (its status answer,
         without formUrl) if it is for the same amount."""
@@ -310,6 +329,35 @@ class SberClient:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def read_receipt(item: dict) -> FiscalReceipt:
+    """One registered receipt of getReceiptStatus.do's `receipt[]`; `amount_total` is in roubles."""
+    kind = RECEIPT_REGISTERED[_int(item["receiptStatus"])]
+    text = str(item["receipt_date_time"]).strip()
+    try:
+        registered = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        registered = datetime.strptime(text, "%d.%m.%Y %H:%M:%S")
+    if registered.tzinfo is None:
+        registered = registered.replace(tzinfo=MOSCOW)
+    fn, fd, fpd = (str(item.get(name) or "") for name in ("fn_number", "fiscal_document_number",
+                                                           "fiscal_document_attribute"))
+    if not (fn and fd and fpd):
+        raise ValueError("a registered receipt without its fiscal numbers")
+    optional = {name: (str(item[name]) if item.get(name) not in (None, "") else None)
+                for name in ("ecr_registration_number", "shift_number", "fiscal_receipt_number")}
+    return FiscalReceipt(kind=kind, registered_at=registered, fn=fn, fd=fd, fpd=fpd,
+                         ecr_registration=optional["ecr_registration_number"],
+                         shift_number=optional["shift_number"], number_in_shift=optional["fiscal_receipt_number"],
+                         amount=Decimal(str(item["amount_total"])).quantize(Decimal("0.01")), raw=item)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _md_order(answer: dict) -> str:

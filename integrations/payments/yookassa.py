@@ -21,12 +21,14 @@ No Flask, no database: settings in, plain values out.
 """
 import ipaddress
 import json
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
 from integrations.payments.base import (
+    FiscalReceipt,
     ForgedNotification,
     Notification,
     PaymentRequest,
@@ -69,6 +71,9 @@ EVENTS = {
     "refund.succeeded": "refunded",
 }
 METHOD_TYPES = {"card": "bank_card", "sbp": "sbp"}
+# YooKassa writes registered_at in UTC; the receipt shows the cash register's local time. Its `timezone`
+# (54-ФЗ tag 1011: 1 = UTC+2 ... 11 = UTC+12) says which when given; else Moscow time.
+MOSCOW = timezone(timedelta(hours=3), "MSK")
 
 
 class YooKassaClient:
@@ -170,6 +175,23 @@ class YooKassaClient:
         body = self._payment_body(request)
         body["payment_method_id"] = method_id
         return self._payment(self._call("POST", "/payments", body, idempotency_key))
+
+    def fiscal_receipts(self, provider_id: str) -> list[FiscalReceipt]:
+        """GET /receipts?payment_id=...: the payment's receipts registered so far (`status` succeeded),
+        payment and refund ones, oldest first. `pending` and `canceled` receipts are left out. YooKassa
+        names no РН ККТ, shift or number in shift: those are None."""
+        if not provider_id:
+            raise ValueError("a payment id is required")
+        answer = self._call("GET", "/receipts?" + urlencode({"payment_id": provider_id}))
+        try:
+            items = answer["items"]
+            if not isinstance(items, list):
+                raise ValueError("items is not a list")
+            receipts = [read_receipt(item) for item in items
+                        if isinstance(item, dict) and item.get("status") == "succeeded"]
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
+            raise ProviderUnavailable(f"YooKassa sent receipts that cannot be read: {exc}") from exc
+        return sorted(receipts, key=lambda receipt: receipt.registered_at)
 
     # ---- helpers ----------------------------------------------------------------------------------------
 
@@ -351,6 +373,31 @@ def receipt_body(receipt: Receipt) -> dict:
     if receipt.tax_system_code is not None:
         body["tax_system_code"] = int(receipt.tax_system_code)
     return body
+
+
+def read_receipt(obj: dict) -> FiscalReceipt:
+    """A registered YooKassa receipt object as a `FiscalReceipt`. The total is the sum of `settlements`,
+    else of the items (quantity × price)."""
+    kind = obj["type"]
+    if kind not in ("payment", "refund"):
+        raise ValueError(f"unknown receipt type {kind!r}")
+    settlements = obj.get("settlements") or []
+    if settlements:
+        total = sum((read_money(settlement["amount"]) for settlement in settlements), Decimal(0))
+    else:
+        total = sum(((Decimal(str(item["quantity"])) * read_money(item["amount"])).quantize(KOPECK)
+                     for item in obj.get("items") or []), Decimal(0))
+    registered = datetime.fromisoformat(str(obj["registered_at"]).replace("Z", "+00:00"))
+    code = str(obj.get("timezone") or "")
+    local = timezone(timedelta(hours=int(code) + 1)) if code.isdigit() and 1 <= int(code) <= 11 else MOSCOW
+    registered = registered.replace(tzinfo=local) if registered.tzinfo is None else registered.astimezone(local)
+    numbers = {name: str(obj[name]) for name in ("fiscal_storage_number", "fiscal_document_number",
+                                                 "fiscal_attribute")}
+    if not all(numbers.values()):
+        raise ValueError("a registered receipt without its fiscal numbers")
+    return FiscalReceipt(kind=kind, registered_at=registered, fn=numbers["fiscal_storage_number"],
+                         fd=numbers["fiscal_document_number"], fpd=numbers["fiscal_attribute"],
+                         ecr_registration=None, shift_number=None, number_in_shift=None, amount=total, raw=obj)
 
 
 def _error(response: requests.Response) -> tuple[str, str] | None:

@@ -3,8 +3,10 @@ and the answers the client must tell apart (paid, refused, unavailable, forged).
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
+from datetime import timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -390,3 +392,73 @@ def test_wrong_credentials_are_rejected(sim):
             client.create(request(), idempotency_key="pay-0001")
     assert caught.value.code == "5"
     assert sim.orders == {}
+
+
+# ---- fiscal receipts (54-ФЗ) ----------------------------------------------------------------------------------
+
+QR_RE = re.compile(r"^t=(\d{8}T\d{4})&s=(\d+\.\d{2})&fn=(\d{16})&i=(\d+)&fp=(\d{10})&n=([12])$")
+
+
+def fiscal_request(order_id="pay-fiscal", **changes) -> PaymentRequest:
+    receipt = Receipt(items=(ReceiptItem(name="Электроэнергия", quantity=Decimal(2), price=Decimal("617.28"),
+                                         vat_code=6),), email="a@example.ru", tax_system_code=1)
+    return request(order_id=order_id, receipt=receipt, **changes)
+
+
+def check_qr(receipt, n: str) -> None:
+    match = QR_RE.match(receipt.qr_text)
+    assert match, receipt.qr_text
+    assert match.groups() == (receipt.registered_at.strftime("%Y%m%dT%H%M"), format(receipt.amount, "f"),
+                              receipt.fn, receipt.fd, receipt.fpd, n)
+
+
+def test_a_paid_payment_gets_its_fiscal_receipt(sim, client):
+    payment = client.create(fiscal_request(), idempotency_key="pay-fiscal")
+    assert client.fiscal_receipts(payment.provider_id) == []  # not paid yet
+    sim.pay(payment.provider_id)
+    [receipt] = client.fiscal_receipts(payment.provider_id)
+    assert receipt.kind == "payment"
+    assert receipt.amount == Decimal("1234.56")
+    assert receipt.registered_at.utcoffset() == timedelta(hours=3)
+    assert len(receipt.fn) == 16 and len(receipt.fpd) == 10
+    assert receipt.ecr_registration and len(receipt.ecr_registration) == 16
+    assert receipt.shift_number and receipt.number_in_shift
+    check_qr(receipt, "1")
+    assert sim.requests[-1]["method"] == "getReceiptStatus.do"
+
+
+def test_no_fiscal_receipt_before_the_cash_register_has_registered_it(sim, client):
+    sim.fiscal.enabled = False
+    payment = client.create(fiscal_request(), idempotency_key="pay-fiscal")
+    sim.pay(payment.provider_id)
+    assert client.fiscal_receipts(payment.provider_id) == []
+    sim.fiscalise_now()
+    assert [r.kind for r in client.fiscal_receipts(payment.provider_id)] == ["payment"]
+
+
+def test_a_fiscal_delay_holds_the_receipt():
+    with SberSimulator(fiscal_delay=0.3) as sim, SberClient(sim.username, sim.password, base_url=sim.url, timeout=2) as delayed:
+        payment = delayed.create(fiscal_request(), idempotency_key="pay-fiscal")
+        sim.pay(payment.provider_id)
+        assert delayed.fiscal_receipts(payment.provider_id) == []
+        time.sleep(0.4)
+        assert len(delayed.fiscal_receipts(payment.provider_id)) == 1
+
+
+def test_a_payment_without_receipt_data_gets_no_fiscal_receipt(sim, client):
+    payment = client.create(request(order_id="pay-no-receipt"), idempotency_key="pay-no-receipt")
+    sim.pay(payment.provider_id)
+    assert client.fiscal_receipts(payment.provider_id) == []
+
+
+def test_a_refund_gets_a_refund_receipt(sim, client):
+    payment = client.create(fiscal_request(), idempotency_key="pay-fiscal")
+    sim.pay(payment.provider_id)
+    client.refund(payment.provider_id, Decimal("100.00"), idempotency_key="refund-fiscal")
+    paid, refunded = client.fiscal_receipts(payment.provider_id)
+    assert (paid.kind, refunded.kind) == ("payment", "refund")
+    assert refunded.amount == Decimal("100.00")
+    assert int(refunded.fd) == int(paid.fd) + 1
+    assert int(refunded.number_in_shift) == int(paid.number_in_shift) + 1
+    assert refunded.fn == paid.fn
+    check_qr(refunded, "2")

@@ -1,8 +1,10 @@
 """YooKassa: the API v3 client against the stand-in on loopback, and the answers it must tell apart
 (a payment, a rejection, an unavailable provider, a notification to believe or not)."""
 import json
+import re
 import threading
 import time
+from datetime import timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -427,3 +429,66 @@ def test_the_settings_are_checked():
         YooKassaClient("100500", "test_secret", base_url="api.yookassa.ru/v3")
     with pytest.raises(ValueError, match="YOOKASSA_SHOP_ID"):
         YooKassaClient("", "test_secret")
+
+
+# ---- fiscal receipts (54-ФЗ) ----------------------------------------------------------------------------------
+
+QR_RE = re.compile(r"^t=(\d{8}T\d{4})&s=(\d+\.\d{2})&fn=(\d{16})&i=(\d+)&fp=(\d{10})&n=([12])$")
+
+
+def check_qr(receipt, n: str) -> None:
+    match = QR_RE.match(receipt.qr_text)
+    assert match, receipt.qr_text
+    assert match.groups() == (receipt.registered_at.strftime("%Y%m%dT%H%M"), format(receipt.amount, "f"),
+                              receipt.fn, receipt.fd, receipt.fpd, n)
+
+
+def test_a_paid_payment_gets_its_fiscal_receipt(simulator, client):
+    payment = client.create(payment_request(), idempotency_key="k-fiscal-1")
+    assert client.fiscal_receipts(payment.provider_id) == []  # not paid yet: nothing to register
+    simulator.pay(payment.provider_id)
+    [receipt] = client.fiscal_receipts(payment.provider_id)
+    assert receipt.kind == "payment"
+    assert receipt.amount == Decimal("2874.57")
+    assert receipt.registered_at.utcoffset() == timedelta(hours=3)  # Moscow time, as the receipt shows it
+    assert len(receipt.fn) == 16 and len(receipt.fpd) == 10
+    assert receipt.raw["status"] == "succeeded" and receipt.raw["payment_id"] == payment.provider_id
+    check_qr(receipt, "1")
+    assert ("GET", "/v3/receipts") == (simulator.requests[-1]["method"], simulator.requests[-1]["path"])
+
+
+def test_no_fiscal_receipt_before_the_cash_register_has_registered_it(simulator, client):
+    simulator.fiscal.enabled = False
+    payment = client.create(payment_request(), idempotency_key="k-fiscal-2")
+    simulator.pay(payment.provider_id)
+    assert client.fiscal_receipts(payment.provider_id) == []
+    simulator.fiscalise_now()
+    assert [r.kind for r in client.fiscal_receipts(payment.provider_id)] == ["payment"]
+
+
+def test_a_fiscal_delay_holds_the_receipt(client):
+    with YooKassaSimulator(fiscal_delay=0.3) as sim, \
+            YooKassaClient(sim.shop_id, sim.secret_key, base_url=sim.url, timeout=2) as delayed:
+        payment = delayed.create(payment_request(), idempotency_key="k-fiscal-3")
+        sim.pay(payment.provider_id)
+        assert delayed.fiscal_receipts(payment.provider_id) == []
+        time.sleep(0.4)
+        assert len(delayed.fiscal_receipts(payment.provider_id)) == 1
+
+
+def test_a_payment_without_receipt_data_gets_no_fiscal_receipt(simulator, client):
+    payment = client.create(payment_request(receipt=None), idempotency_key="k-fiscal-4")
+    simulator.pay(payment.provider_id)
+    assert client.fiscal_receipts(payment.provider_id) == []
+
+
+def test_a_refund_gets_a_refund_receipt(simulator, client):
+    payment = client.create(payment_request(), idempotency_key="k-fiscal-5")
+    simulator.pay(payment.provider_id)
+    client.refund(payment.provider_id, Decimal("100.00"), idempotency_key="r-fiscal-5")
+    paid, refunded = client.fiscal_receipts(payment.provider_id)
+    assert (paid.kind, refunded.kind) == ("payment", "refund")
+    assert refunded.amount == Decimal("100.00")
+    assert int(refunded.fd) > int(paid.fd)
+    assert refunded.fn == paid.fn
+    check_qr(refunded, "2")

@@ -1,7 +1,7 @@
 """Applications for the applicant: filing a case, following it, and answering what it asks."""
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 
@@ -134,12 +134,13 @@ def show(number):
                     flash(_("Thank you, your answer is received."), "success")
                     return redirect(url_for("cases.show", number=case.number))
     from app.services import payments
-    from app.web.payments import PROVIDER_NAMES
+    from app.web.payments import PROVIDER_NAMES, with_payment_forms
 
     invoice = payments.invoice_of(case) if case.applicant_id == current_user.id and payments.providers() else None
-    return render_template("cases/show.html", case=case, timeline=cases.timeline(case), invoice=invoice,
+    page = render_template("cases/show.html", case=case, timeline=cases.timeline(case), invoice=invoice,
                            providers=list(payments.providers()) if invoice else [], provider_names=PROVIDER_NAMES,
                            documents=cases.documents(case, current_user), tasks=cases.open_tasks(case), forms=forms)
+    return with_payment_forms(make_response(page)) if invoice else page
 
 
 @bp.get("/<number>/documents/<int:document_id>")

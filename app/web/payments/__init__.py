@@ -7,7 +7,7 @@ only a reason to ask the provider (app/services/payments.py), so a forged call c
 import io
 
 import segno
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,9 +17,9 @@ from wtforms.validators import DataRequired
 
 from app import policy
 from app.extensions import csrf, db
-from app.models import Payment
+from app.models import Payment, PaymentReceipt
 from app.policy import require
-from app.services import accounts, cases, payments, statements
+from app.services import accounts, cases, payment_receipts, payments, statements
 from app.services.errors import ServiceError
 from app.web.forms import Form, show_error
 
@@ -63,7 +63,27 @@ def pay_account(account_id):
                 if payment.status == "pending" and payment.confirmation_url and payment.method == "card":
                     return redirect(payment.confirmation_url)
                 return redirect(url_for("payments.show", public_id=payment.public_id))
-    return render_template("payments/pay.html", account=account, form=form, view=view, enabled=enabled)
+    return with_payment_forms(make_response(render_template("payments/pay.html", account=account, form=form,
+                                                            view=view, enabled=enabled)))
+
+
+def with_payment_forms(response):
+    """Let this page's form lead to the providers' payment pages: the site's policy allows forms to
+    our own origin only (`form-action 'self'`), and the browser applies it to the redirect too."""
+    from urllib.parse import urlsplit
+
+    from flask import current_app
+
+    cfg = current_app.config
+    origins = set(cfg.get("PAYMENT_PAGE_ORIGINS", ()))
+    for key in ("YOOKASSA_URL", "TBANK_URL", "SBER_URL"):
+        if cfg.get(key):
+            parts = urlsplit(cfg[key])
+            origins.add(f"{parts.scheme}://{parts.netloc}")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+        f"form-action 'self' {' '.join(sorted(origins))}")
+    return response
 
 
 def _plain(amount) -> str:
@@ -83,7 +103,19 @@ def show(public_id):
     payment = _payment_for(public_id)
     if payment.status in ("created", "pending"):  # back from the provider: ask it now
         payment = payments.refresh(payment.id, "return")
-    return render_template("payments/show.html", payment=payment, qr=_qr_svg(payment))
+    return render_template("payments/show.html", payment=payment, qr=_qr_svg(payment),
+                           receipts=payment_receipts.receipts_of(payment))
+
+
+@bp.get("/<public_id>/receipts/<int:receipt_id>.pdf")
+@require("cabinet.use")
+def receipt_pdf(public_id, receipt_id):
+    payment = _payment_for(public_id)
+    receipt = db.session.get(PaymentReceipt, receipt_id)
+    if receipt is None or receipt.payment_id != payment.id:
+        abort(404)
+    return send_file(io.BytesIO(payment_receipts.render_pdf(payment, receipt)), mimetype="application/pdf",
+                     download_name=f"receipt-{receipt.fd}.pdf")
 
 
 @bp.get("/<public_id>/status")

@@ -14,6 +14,13 @@ and `errorCode` / `errorMessage` on a refusal:
   `bindingInfo` (clientId, bindingId) once a card is saved, `cardAuthInfo`, `attributes` [mdOrder].
 - `refund.do`: orderId, amount (0 = all that is left); only a deposited order, at most what is left.
   Any refund makes orderStatus 4; `refundedAmount` says how much.
+- `getReceiptStatus.do` by orderId or orderNumber: `receipt[]`, one per 54-ФЗ receipt of the order and
+  its refunds, with `receiptStatus` (0 payment receipt sent to the cash register, 1 registered; 3 refund
+  receipt sent, 4 registered), `uuid`, `amount_total` (roubles) and, once registered, `shift_number`,
+  `fiscal_receipt_number` (number in shift), `receipt_date_time` (Moscow time, no offset),
+  `fn_number`, `ecr_registration_number`, `fiscal_document_number`, `fiscal_document_attribute`. An
+  order registered with an `orderBundle` gets a receipt when it is deposited; a refund when it or its
+  order carried one. `fiscal_delay` / `fiscalise=False` hold the registration.
 - `paymentOrderBinding.do`: mdOrder (a registered, unpaid order), bindingId of a card saved by an earlier
   order of the same clientId: the order is deposited at once.
 
@@ -48,14 +55,17 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from integrations.standin import LoopbackHandler, LoopbackServer
+from integrations.standin import FiscalRegister, LoopbackHandler, LoopbackServer
 
 API_PREFIX = "/payment/rest"
 PAGE_PREFIX = "/pay/"
 MAX_REQUEST_BYTES = 1024 * 1024
-METHODS = ("register.do", "getOrderStatusExtended.do", "refund.do", "paymentOrderBinding.do")
+METHODS = ("register.do", "getOrderStatusExtended.do", "refund.do", "paymentOrderBinding.do", "getReceiptStatus.do")
+# getReceiptStatus.do receiptStatus: (sent to the cash register, registered) for each kind of receipt.
+RECEIPT_STATUSES = {"payment": (0, 1), "refund": (3, 4)}
 CURRENCY_RUB = "643"
 JSON_TYPE = "application/json; charset=utf-8"
 CARD = {"maskedPan": "411111**1111", "expiration": "203012", "cardholderName": "CARDHOLDER NAME",
@@ -154,7 +164,8 @@ class SberSimulator(LoopbackServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0, username: str = "test-api",
                  password: str = "test-password", callback_key: str = "test-callback-key",
                  callback_url: str | None = None, callback_method: str = "POST", delay: float = 0,
-                 callback_timeout: float = 5, verbose: bool = False):
+                 callback_timeout: float = 5, verbose: bool = False, fiscal_delay: float = 0,
+                 fiscalise: bool = True):
         if callback_method not in ("GET", "POST"):
             raise ValueError("callback_method is GET or POST")
         super().__init__(host, port)
@@ -172,6 +183,8 @@ class SberSimulator(LoopbackServer):
         self._failures = 0
         self._failure_status = 500
         self._lock = threading.RLock()
+        # The cash register: receipts `fiscal_delay` s after the payment, or on fiscalise_now() only.
+        self.fiscal = FiscalRegister(delay=fiscal_delay, enabled=fiscalise)
 
     # ---- test controls -------------------------------------------------------------------------------------
 
@@ -226,6 +239,10 @@ class SberSimulator(LoopbackServer):
         """Send the order's callback with a checksum made with a wrong key."""
         return self._notify(order_id, self.notification_params(order_id, forged=True), 1, False)[0]
 
+    def fiscalise_now(self) -> None:
+        """The cash register registers every receipt still pending, now."""
+        self.fiscal.fiscalise_now()
+
     def fail_next(self, n: int, status: int = 500) -> None:
         """The next `n` API requests answer HTTP `status` and change nothing."""
         with self._lock:
@@ -246,7 +263,8 @@ class SberSimulator(LoopbackServer):
                         str(params.get("password", "")).encode(), self.password.encode()):
                     raise ApiError("5")
                 answer = {"register.do": self._register, "getOrderStatusExtended.do": self._status,
-                          "refund.do": self._refund, "paymentOrderBinding.do": self._pay_binding}[method](params)
+                          "refund.do": self._refund, "paymentOrderBinding.do": self._pay_binding,
+                          "getReceiptStatus.do": self._receipt_status}[method](params)
             except ApiError as error:
                 answer = {"errorCode": error.code, "errorMessage": error.message}
             except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a parameter of the wrong shape
@@ -335,6 +353,8 @@ class SberSimulator(LoopbackServer):
             except ValueError:
                 raise ApiError("5", "orderBundle не является JSON") from None
         order.update(refunded=order["refunded"] + amount, lastRefund=amount, orderStatus=4)
+        if params.get("orderBundle") or order["orderBundle"] is not None:
+            self.fiscal.register(order["orderId"], "refund", Decimal(amount) / 100)
         return {"errorCode": "0", "errorMessage": "Успешно"}
 
     def _pay_binding(self, params: dict) -> dict:
@@ -404,9 +424,31 @@ class SberSimulator(LoopbackServer):
             raise ApiError("6")
         return order
 
-    @staticmethod
-    def _deposit(order: dict) -> None:
+    def _deposit(self, order: dict) -> None:
         order.update(orderStatus=2, deposited=order["amount"], actionCode=0, actionCodeDescription="")
+        if order["orderBundle"] is not None:
+            self.fiscal.register(order["orderId"], "payment", Decimal(order["amount"]) / 100)
+
+    def _receipt_status(self, params: dict) -> dict:
+        order_id = params.get("orderId") or self._numbers.get(params.get("orderNumber") or "")
+        if not order_id and not params.get("orderNumber"):
+            raise ApiError("4", "Не указан orderId или orderNumber")
+        order = self._known(order_id)
+        receipts = []
+        for record in self.fiscal.receipts(order["orderId"]):
+            sent, registered = RECEIPT_STATUSES[record["kind"]]
+            item = {"receiptStatus": registered if record["status"] == "registered" else sent,
+                    "uuid": record["id"], "amount_total": format(record["amount"], "f")}
+            if record["status"] == "registered":
+                item.update(shift_number=int(record["shift_number"]),
+                            fiscal_receipt_number=int(record["number_in_shift"]),
+                            receipt_date_time=record["registered_at"].strftime("%Y-%m-%dT%H:%M:%S"),
+                            fn_number=record["fn"], ecr_registration_number=record["ecr_registration"],
+                            fiscal_document_number=int(record["fd"]),
+                            fiscal_document_attribute=record["fpd"])
+            receipts.append(item)
+        return {"errorCode": "0", "errorMessage": "Успешно", "orderId": order["orderId"],
+                "orderNumber": order["orderNumber"], "receipt": receipts}
 
     def _notify(self, order_id: str, params: dict, times: int, concurrently: bool) -> list[int | None]:
         if not self.callback_url:

@@ -15,6 +15,14 @@ terminal's password, sorted by key; see `integrations.payments.tbank.token`), an
   left), at most what is left: PARTIAL_REFUNDED, then REFUNDED. `OriginalAmount` / `NewAmount` are what
   was left before and after. An `ExternalRequestId` seen before answers what it was answered then.
 - `Charge`: a NEW payment paid with the `RebillId` of a card saved by an earlier payment.
+- `GetReceipt` (this stand-in's contract, not a documented T-Bank method: T-Bank tells the fiscal data
+  of a receipt in its fiscalisation notification): `PaymentId` → `Receipts[]`, one per receipt of the
+  payment and its refunds, with the fields of that notification: `Type` (`Income` / `IncomeReturn`),
+  `Status` (`PENDING` until the cash register has registered it, then `REGISTERED`), `Amount`
+  (kopecks) and, once registered, `FiscalNumber` (number in shift), `ShiftNumber`, `ReceiptDatetime`
+  (ISO 8601 with the register's offset, Moscow), `FnNumber`, `EcrRegNumber`, `FiscalDocumentNumber`,
+  `FiscalDocumentAttribute`. A payment made with a `Receipt` gets a receipt when it is CONFIRMED; a
+  refund when it or its payment carried one. `fiscal_delay` / `fiscalise=False` hold the registration.
 
 Error codes (`ErrorCode`, with `Message` and `Details`) of this stand-in: 204 the token does not match
 (or the terminal is unknown), 9 a missing or invalid parameter, 7 no such payment, 8 not allowed in the
@@ -42,12 +50,15 @@ import urllib.error
 import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
-from integrations.standin import LoopbackHandler, LoopbackServer
+from decimal import Decimal
+
+from integrations.standin import FiscalRegister, LoopbackHandler, LoopbackServer
 
 API_PREFIX = "/v2"
 PAGE_PREFIX = "/pay/"
 MAX_REQUEST_BYTES = 1024 * 1024
-METHODS = ("Init", "GetQr", "GetState", "Cancel", "Charge")
+METHODS = ("Init", "GetQr", "GetState", "Cancel", "Charge", "GetReceipt")
+RECEIPT_TYPES = {"payment": "Income", "refund": "IncomeReturn"}
 TAXES = frozenset({"none", "vat0", "vat5", "vat7", "vat10", "vat20", "vat22", "vat105", "vat107", "vat110",
                    "vat120", "vat122"})
 TAXATIONS = frozenset({"osn", "usn_income", "usn_income_outcome", "envd", "esn", "patent"})
@@ -142,7 +153,8 @@ class TBankSimulator(LoopbackServer):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, terminal_key: str = "TestTerminal",
                  password: str = "TestPassword", notification_url: str | None = None, delay: float = 0,
-                 notification_timeout: float = 5, verbose: bool = False):
+                 notification_timeout: float = 5, verbose: bool = False, fiscal_delay: float = 0,
+                 fiscalise: bool = True):
         super().__init__(host, port)
         self.terminal_key, self.password = terminal_key, password
         self.notification_url = notification_url  # the terminal's setting; Init's NotificationURL wins
@@ -159,6 +171,8 @@ class TBankSimulator(LoopbackServer):
         self._failures = 0
         self._failure_status = 500
         self._lock = threading.RLock()
+        # The cash register: receipts `fiscal_delay` s after the payment, or on fiscalise_now() only.
+        self.fiscal = FiscalRegister(delay=fiscal_delay, enabled=fiscalise)
 
     # ---- test controls -------------------------------------------------------------------------------------
 
@@ -171,6 +185,7 @@ class TBankSimulator(LoopbackServer):
                 if payment["Status"] not in UNPAID:
                     raise ValueError(f"payment {payment_id} is {payment['Status']}, it cannot be paid")
                 payment.update(Status="CONFIRMED", CardId=self._new_id(), **CARD)
+                self._fiscalise(payment)
                 if save_method or payment["Recurrent"]:
                     rebill = str(self._new_id())
                     payment["RebillId"] = rebill
@@ -216,6 +231,10 @@ class TBankSimulator(LoopbackServer):
     def notify_forged(self, payment_id: str) -> int | None:
         """POST the payment's notification with a Token made with a wrong password."""
         return self._notify(str(payment_id), self.notification_body(payment_id, forged=True), 1, False)[0]
+
+    def fiscalise_now(self) -> None:
+        """The cash register registers every receipt still pending, now."""
+        self.fiscal.fiscalise_now()
 
     def fail_next(self, n: int, status: int = 500) -> None:
         """The next `n` API requests answer HTTP `status` and change nothing."""
@@ -323,6 +342,9 @@ class TBankSimulator(LoopbackServer):
             if body.get("Receipt") is not None:
                 _check_receipt(body["Receipt"], amount)
             payment["Left"] = before - amount
+            if body.get("Receipt") is not None or payment.get("Receipt") is not None:
+                self.fiscal.register(payment["PaymentId"], "refund", Decimal(amount) / 100,
+                                     reference=str(request_id) if request_id is not None else None)
             payment["Status"] = "REFUNDED" if payment["Left"] == 0 else "PARTIAL_REFUNDED"
         else:
             raise ApiError("8", f"the payment is {payment['Status']}")
@@ -343,8 +365,28 @@ class TBankSimulator(LoopbackServer):
         if payment["Status"] != "NEW":
             raise ApiError("8", f"the payment is {payment['Status']}")
         payment.update(Status="CONFIRMED", CardId=rebill["CardId"], RebillId=str(body["RebillId"]), **CARD)
+        self._fiscalise(payment)
         return {"Success": True, "ErrorCode": "0", "TerminalKey": self.terminal_key, "Status": "CONFIRMED",
                 "PaymentId": payment["PaymentId"], "OrderId": payment["OrderId"], "Amount": payment["Amount"]}
+
+    def _getreceipt(self, body: dict) -> dict:
+        payment = self._known(body.get("PaymentId"))
+        receipts = []
+        for record in self.fiscal.receipts(payment["PaymentId"]):
+            item = {"Type": RECEIPT_TYPES[record["kind"]], "Amount": int(record["amount"] * 100),
+                    "Status": "REGISTERED" if record["status"] == "registered" else "PENDING"}
+            if record["status"] == "registered":
+                item.update(FiscalNumber=int(record["number_in_shift"]), ShiftNumber=int(record["shift_number"]),
+                            ReceiptDatetime=record["registered_at"].isoformat(timespec="seconds"),
+                            FnNumber=record["fn"], EcrRegNumber=record["ecr_registration"],
+                            FiscalDocumentNumber=int(record["fd"]), FiscalDocumentAttribute=int(record["fpd"]))
+            receipts.append(item)
+        return {"Success": True, "ErrorCode": "0", "TerminalKey": self.terminal_key, "OrderId": payment["OrderId"],
+                "PaymentId": payment["PaymentId"], "Receipts": receipts}
+
+    def _fiscalise(self, payment: dict) -> None:
+        if payment.get("Receipt") is not None:
+            self.fiscal.register(payment["PaymentId"], "payment", Decimal(payment["Amount"]) / 100)
 
     # ---- the payment page ----------------------------------------------------------------------------------
 

@@ -12,6 +12,12 @@ It answers the part of the API the portal uses, as the documentation describes i
   items' quantity × price adding up to the amount). With `require_receipt=True` a payment without a
   receipt is refused, as in a shop that sends 54-ФЗ receipts through YooKassa.
 - `GET /v3/payments/{id}`, `GET /v3/refunds/{id}`.
+- `GET /v3/receipts?payment_id=...` (or `?refund_id=...`): `{"type": "list", "items": [...]}`, the
+  54-ФЗ receipts of the payment and of its refunds, `pending` until the cash register has registered
+  them, then `succeeded` with `fiscal_document_number`, `fiscal_storage_number`, `fiscal_attribute`,
+  `registered_at` (UTC) and `fiscal_provider_id`. A payment that carried a `receipt` gets a payment
+  receipt when it succeeds; a refund gets a refund receipt when it or its payment carried one.
+  `fiscal_delay` (seconds) or `fiscalise=False` (until `fiscalise_now()`) hold the registration.
 - `POST /v3/refunds`: the same auth and idempotence rules; a refund of a succeeded payment up to the
   amount not yet refunded (more → 400 `invalid_request`). Refunds succeed at once.
 - Errors are YooKassa's error object `{"type": "error", "id", "code", "description", "parameter"}`.
@@ -44,7 +50,7 @@ from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import parse_qs, urlsplit
 
-from integrations.standin import LoopbackHandler, LoopbackServer
+from integrations.standin import FiscalRegister, LoopbackHandler, LoopbackServer
 
 API_PREFIX = "/v3"
 PAGE_PREFIX = "/pay/"
@@ -82,7 +88,7 @@ class _Handler(LoopbackHandler):
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         if path.startswith(API_PREFIX + "/"):
-            self._api("GET", path, b"")
+            self._api("GET", self.path, b"")
         elif path.startswith(PAGE_PREFIX):
             self._send(*self.simulator.page(path[len(PAGE_PREFIX):]))
         else:
@@ -135,7 +141,8 @@ class YooKassaSimulator(LoopbackServer):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, shop_id: str = "100500",
                  secret_key: str = "test_secret", webhook_url: str | None = None, require_receipt: bool = False,
-                 delay: float = 0, webhook_timeout: float = 5, verbose: bool = False):
+                 delay: float = 0, webhook_timeout: float = 5, verbose: bool = False, fiscal_delay: float = 0,
+                 fiscalise: bool = True):
         super().__init__(host, port)
         self.shop_id, self.secret_key = str(shop_id), secret_key
         self.webhook_url = webhook_url
@@ -153,6 +160,10 @@ class YooKassaSimulator(LoopbackServer):
         self._failures = 0
         self._failure_status = 500
         self._lock = threading.RLock()
+        # The cash register: receipts `fiscal_delay` s after the payment, or on fiscalise_now() only.
+        self.fiscal = FiscalRegister(delay=fiscal_delay, enabled=fiscalise)
+        self.fiscal_provider_id = str(uuid.uuid4())
+        self._receipt_data: dict[str, dict] = {}  # payment or refund id → the receipt it carried
 
     # ---- test controls -------------------------------------------------------------------------------------
 
@@ -237,6 +248,10 @@ class YooKassaSimulator(LoopbackServer):
                                       for status in results)
         return results
 
+    def fiscalise_now(self) -> None:
+        """The cash register registers every receipt still pending, now."""
+        self.fiscal.fiscalise_now()
+
     def fail_next(self, n: int, status: int = 500) -> None:
         """The next `n` API requests answer HTTP `status` (with YooKassa's error object where it has one)
         and change nothing."""
@@ -248,6 +263,8 @@ class YooKassaSimulator(LoopbackServer):
     def api(self, method: str, path: str, headers, raw: bytes) -> tuple[int, str, bytes]:
         """(HTTP status, content type, body) of one API request."""
         key = headers.get("Idempotence-Key")
+        parts = urlsplit(path)
+        path, query = parts.path, parse_qs(parts.query)
         body = None
         if raw:
             try:
@@ -269,7 +286,7 @@ class YooKassaSimulator(LoopbackServer):
                                     "with HTTP basic authentication", code="invalid_credentials")
             route = path[len(API_PREFIX):]
             if method == "GET":
-                return self._get(route)
+                return self._get(route, query)
             if route not in ("/payments", "/refunds"):
                 raise ApiError(404, f"No such method: POST {path}")
             if not key:
@@ -305,9 +322,11 @@ class YooKassaSimulator(LoopbackServer):
         return hmac.compare_digest(user.encode(), self.shop_id.encode()) and \
             hmac.compare_digest(password.encode(), self.secret_key.encode())
 
-    def _get(self, route: str) -> tuple[int, str, bytes]:
+    def _get(self, route: str, query: dict | None = None) -> tuple[int, str, bytes]:
         parts = route.strip("/").split("/")
         with self._lock:
+            if parts == ["receipts"]:
+                return 200, JSON_TYPE, _json(self._receipts(query or {}))
             if len(parts) == 2 and parts[0] == "payments":
                 obj = self.payments.get(parts[1])
             elif len(parts) == 2 and parts[0] == "refunds":
@@ -355,6 +374,7 @@ class YooKassaSimulator(LoopbackServer):
             payment["merchant_customer_id"] = str(body["merchant_customer_id"])
         if receipt is not None:
             payment["receipt_registration"] = "pending"
+            self._receipt_data[payment_id] = copy.deepcopy(receipt)
 
         if body.get("payment_method_id") is not None:
             # An auto-payment: the saved method is charged at once, nobody confirms anything.
@@ -432,6 +452,9 @@ class YooKassaSimulator(LoopbackServer):
             refund["description"] = body["description"]
         if receipt is not None:
             refund["receipt_registration"] = "succeeded"
+            self._receipt_data[refund["id"]] = copy.deepcopy(receipt)
+        if receipt is not None or payment_id in self._receipt_data:
+            self.fiscal.register(payment_id, "refund", amount, reference=refund["id"])
         self.refunds[refund["id"]] = refund
         refunded += amount
         payment["refunded_amount"] = {"value": _text(refunded), "currency": CURRENCY}
@@ -496,12 +519,45 @@ class YooKassaSimulator(LoopbackServer):
             raise KeyError(f"no refund of payment {payment_id!r}")
         return refunds[-1]
 
-    @staticmethod
-    def _succeed(payment: dict) -> None:
+    def _succeed(self, payment: dict) -> None:
         payment.update(status="succeeded", paid=True, refundable=True, captured_at=_now(),
                        income_amount=dict(payment["amount"]))
         if "receipt_registration" in payment:
             payment["receipt_registration"] = "succeeded"
+            self.fiscal.register(payment["id"], "payment", Decimal(payment["amount"]["value"]))
+
+    def _receipts(self, query: dict) -> dict:
+        """GET /receipts: by payment_id (the payment's receipts and its refunds'), or by refund_id."""
+        payment_id = (query.get("payment_id") or [None])[0]
+        refund_id = (query.get("refund_id") or [None])[0]
+        if payment_id is None and refund_id is None:
+            raise ApiError(400, "Pass payment_id or refund_id", "payment_id")
+        if refund_id is not None:
+            refund = self.refunds.get(refund_id)
+            records = [r for r in self.fiscal.receipts(refund["payment_id"]) if r["reference"] == refund_id] \
+                if refund else []
+        else:
+            records = self.fiscal.receipts(payment_id)
+        return {"type": "list", "items": [self._receipt_object(record) for record in records]}
+
+    def _receipt_object(self, record: dict) -> dict:
+        payment_id, refund_id = record["key"], record["reference"]
+        data = self._receipt_data.get(refund_id or "") or self._receipt_data.get(payment_id) or {}
+        obj = {"id": "rt-" + record["id"], "type": record["kind"], "payment_id": payment_id,
+               "status": "succeeded" if record["status"] == "registered" else "pending",
+               "items": copy.deepcopy(data.get("items") or []),
+               "settlements": [{"type": "cashless", "amount": {"value": _text(record["amount"]),
+                                                               "currency": CURRENCY}}]}
+        if refund_id:
+            obj["refund_id"] = refund_id
+        if data.get("tax_system_code") is not None:
+            obj["tax_system_code"] = data["tax_system_code"]
+        if record["status"] == "registered":
+            registered = record["registered_at"].astimezone(timezone.utc)
+            obj.update(fiscal_document_number=record["fd"], fiscal_storage_number=record["fn"],
+                       fiscal_attribute=record["fpd"], fiscal_provider_id=self.fiscal_provider_id,
+                       registered_at=registered.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+        return obj
 
     def _post_webhook(self, body: bytes) -> int | None:
         request = urllib.request.Request(self.webhook_url, data=body, method="POST",
