@@ -36,8 +36,24 @@ MAX_AMOUNT = Decimal("1000000.00")  # above this an online payment is surely a t
 
 # --- providers from the settings --------------------------------------------------------------------
 
+SETTINGS = ("PAYMENT_PROVIDERS", "PAYMENT_TIMEOUT", "PUBLIC_URL", "YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY", "YOOKASSA_URL",
+            "YOOKASSA_NETWORKS", "TBANK_TERMINAL_KEY", "TBANK_PASSWORD", "TBANK_URL", "SBER_USERNAME", "SBER_PASSWORD",
+            "SBER_URL", "SBER_CALLBACK_KEY")
+
+
 def providers() -> dict[str, base.Provider]:
-    """The providers the company has enabled (`PAYMENT_PROVIDERS`), configured from the settings."""
+    """The providers the company has enabled (`PAYMENT_PROVIDERS`), configured from the settings. The
+    clients are kept per process while the settings stay the same, so their HTTP sessions (and
+    connections) are reused from one notification to the next."""
+    key = tuple(repr(current_app.config.get(name)) for name in SETTINGS)
+    cache = current_app.extensions.setdefault("payment_providers", {})
+    if key not in cache:
+        cache.clear()
+        cache[key] = _build_providers()
+    return cache[key]
+
+
+def _build_providers() -> dict[str, base.Provider]:
     cfg, found = current_app.config, {}
     timeout = cfg.get("PAYMENT_TIMEOUT", 15)
     for name in cfg.get("PAYMENT_PROVIDERS", ()):
