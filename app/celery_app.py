@@ -50,6 +50,7 @@ def celery_init_app(app: Flask) -> Celery:
             "fire-case-timers": {"task": "cases.fire_timers", "schedule": 30.0},
             "deliver-outbox": {"task": "outbox.deliver_due", "schedule": 15.0},
             "reconcile-payments": {"task": "payments.reconcile", "schedule": 300.0},
+            "auto-payments": {"task": "payments.autopay", "schedule": crontab(minute=30)},
             "overdue-digest": {"task": "cases.overdue_digest", "schedule": crontab(minute=0, hour=8)},
             # The previous month is closed once its reading window and the last day have passed.
             "close-previous-period": {

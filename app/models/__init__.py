@@ -6,13 +6,14 @@ from app.models.billing import (AccountPeriod, Accrual, BillingPeriod, Consumpti
 from app.models.connection import ConnectionRate
 from app.models.cases import (ApplicationDraft, Case, CaseDocument, CaseEvent, CaseNumberCounter, HumanTask, OutboxMessage,
                               ProcessDefinition)
-from app.models.payments import Payment, PaymentEvent, PaymentReceipt
+from app.models.payments import AutoPayment, Payment, PaymentEvent, PaymentReceipt
 from app.models.metering import Meter, MeterReading, Premises, VisitSlot, ZoneHours
 from app.models.users import PersonalAccessToken, StaffGroup, User, UserRole, user_group
 
 __all__ = [
     "AccountPeriod",
     "ApplicationDraft",
+    "AutoPayment",
     "Accrual",
     "BillingPeriod",
     "Case",

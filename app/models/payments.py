@@ -5,7 +5,7 @@ status history.
 never makes a second payment. The ledger is credited from a verified provider status only, once per
 provider payment (the ledger's unique (source, external_id) makes a second credit impossible).
 """
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -35,11 +35,40 @@ class Payment(db.Model):
     refunded_amount: Mapped[object] = mapped_column(MONEY, default=0)
     ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id", ondelete="SET NULL"))
     last_error: Mapped[str | None] = mapped_column(String(500))
+    save_method: Mapped[bool] = mapped_column(default=False)  # the customer asked to keep the card
+    auto_payment_id: Mapped[int | None] = mapped_column(ForeignKey("auto_payment.id", ondelete="SET NULL"))
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     paid_at: Mapped[object | None] = mapped_column(UTCDateTime())
 
     account: Mapped[Account | None] = relationship()
+
+
+class AutoPayment(db.Model):
+    """An account paid from a saved card without the customer: on a day of each month, or when the debt
+    goes above a threshold. Charged at most once per billing month; a failed charge is tried again
+    later, and after `MAX_FAILURES` the rule stops and the customer is told."""
+
+    __tablename__ = "auto_payment"
+    __table_args__ = (UniqueConstraint("account_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    method_id: Mapped[str | None] = mapped_column(String(100))  # the provider's token of the saved card
+    card_title: Mapped[str | None] = mapped_column(String(100))
+    mode: Mapped[str] = mapped_column(String(10), default="monthly")  # monthly | threshold
+    day: Mapped[int] = mapped_column(default=20)  # monthly: the day of the month (1–28)
+    threshold: Mapped[object | None] = mapped_column(MONEY)  # threshold: charge when the debt exceeds it
+    max_amount: Mapped[object] = mapped_column(MONEY)  # never charge more than this at once
+    active: Mapped[bool] = mapped_column(default=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    last_period: Mapped[object | None] = mapped_column(Date)  # the billing month last charged
+    stopped_reason: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+
+    account: Mapped[Account] = relationship()
 
 
 class PaymentEvent(db.Model):

@@ -36,3 +36,7 @@ def send_password_reset(user, invitation: bool = False) -> None:
     token = signed_links.make(signed_links.RESET, payload)
     _deliver(user, "invitation" if invitation else "reset", link=external_url("auth.reset", token=token),
              minutes=current_app.config["RESET_TOKEN_MINUTES"], hours=current_app.config["EMAIL_TOKEN_HOURS"])
+
+
+def send_autopay_stopped(user, rule) -> None:
+    _deliver(user, "autopay_stopped", rule=rule, link=external_url("payments.auto", account_id=rule.account_id))

@@ -105,7 +105,7 @@ def amount_of(text) -> Decimal:
 
 
 def start(user, provider_name: str, amount, purpose: str = "bill", account=None, case=None, method: str = "card",
-          return_url: str = "", receipt: base.Receipt | None = None) -> Payment:
+          return_url: str = "", receipt: base.Receipt | None = None, save_method: bool = False) -> Payment:
     """Record the payment, then register it with the provider. A provider that cannot be reached
     leaves it `created`: the reconciliation job registers it later under the same id."""
     value = amount_of(amount)
@@ -117,7 +117,8 @@ def start(user, provider_name: str, amount, purpose: str = "bill", account=None,
     client = provider(provider_name)
     payment = Payment(public_id=str(uuid.uuid4()), user_id=getattr(user, "id", None),
                       account_id=getattr(account, "id", None), case_id=getattr(case, "id", None), purpose=purpose,
-                      provider=provider_name, method=method, amount=value, status="created")
+                      provider=provider_name, method=method, amount=value, status="created",
+                      save_method=bool(save_method) and method == "card" and account is not None)
     db.session.add(payment)
     db.session.flush()
     _event(payment, "create", None, "created")
@@ -128,11 +129,7 @@ def start(user, provider_name: str, amount, purpose: str = "bill", account=None,
 
 def _register(payment: Payment, client: base.Provider, return_url: str = "", receipt: base.Receipt | None = None) -> Payment:
     """Register the payment with the provider under its own id: asking twice is asking about one payment."""
-    account, case = payment.account, case_of(payment)
-    request = base.PaymentRequest(order_id=payment.public_id, amount=Decimal(payment.amount), method=payment.method,
-                                  receipt=receipt or receipt_for(payment, account, case),
-                                  description=_description(payment, account, case),
-                                  return_url=return_url or _return_url(payment), metadata={"payment": payment.public_id})
+    request = request_for(payment, return_url, receipt)
     try:
         seen = client.create(request, idempotency_key=payment.public_id)
     except base.ProviderUnavailable as error:
@@ -168,6 +165,15 @@ def receipt_for(payment: Payment, account, case) -> base.Receipt:
                             vat_code=cfg["RECEIPT_VAT_CODE"])
     return base.Receipt(items=(item,), email=getattr(payer, "email", None), phone=None,
                         full_name=getattr(payer, "full_name", None), tax_system_code=cfg["RECEIPT_TAX_SYSTEM"])
+
+
+def request_for(payment: Payment, return_url: str = "", receipt: base.Receipt | None = None) -> base.PaymentRequest:
+    """What the provider is asked: the amount, the description, the receipt data, where to come back."""
+    account, case = payment.account, case_of(payment)
+    return base.PaymentRequest(order_id=payment.public_id, amount=Decimal(payment.amount), method=payment.method,
+                               receipt=receipt or receipt_for(payment, account, case),
+                               description=_description(payment, account, case), save_method=payment.save_method,
+                               return_url=return_url or _return_url(payment), metadata={"payment": payment.public_id})
 
 
 def case_of(payment: Payment):
@@ -243,6 +249,9 @@ def apply(payment_id: int, seen: base.ProviderPayment, source: str) -> Payment:
             return payment
         _credit(payment)
         paid_now = True
+        from app.services import auto_payments
+
+        auto_payments.remember_card(payment, seen)
     new = seen.status if seen.status in base.STATUSES else payment.status
     if new != payment.status:
         _set_status(payment, new, source, {"provider_status": seen.raw.get("status")})
@@ -311,6 +320,10 @@ def reconcile(older_than: timedelta | None = None, limit: int = 200) -> int:
 def _set_status(payment: Payment, status: str, source: str, details: dict | None = None) -> None:
     _event(payment, source, payment.status, status, details)
     payment.status = status
+
+
+def record_event(payment: Payment, source: str, before: str | None, after: str | None, details: dict | None = None) -> None:
+    _event(payment, source, before, after, details)
 
 
 def _event(payment: Payment, source: str, before: str | None, after: str | None, details: dict | None = None) -> None:

@@ -118,3 +118,22 @@ def test_the_connection_invoice_is_paid_from_the_case_page(app, yookassa, users,
     sent = browser.submit(f"/cases/{case.number}", {"provider": "yookassa", "method": "card"},
                           action=f"/payments/case/{case.number}")
     assert sent.status_code == 302 and "/pay/" in sent.headers["Location"]
+
+
+def test_keep_the_card_then_set_up_and_switch_off_auto_payment(yookassa, holder):
+    customer, account, browser = holder
+    browser.submit(f"/payments/account/{account.id}", {"amount": "50", "purpose": "bill", "provider": "yookassa",
+                                                       "method": "card", "keep_card": "y"})
+    db.session.rollback()
+    payment = db.session.scalar(select(Payment))
+    assert payment.save_method
+    yookassa.pay(payment.provider_id, save_method=True)
+    browser.get(f"/payments/{payment.public_id}")  # back from the bank: paid, the card kept
+    page = browser.get(f"/payments/auto/{account.id}").get_data(as_text=True)
+    assert "Карта" in page and "4444" in page
+    saved = browser.submit(f"/payments/auto/{account.id}", {"mode": "monthly", "day": "31", "max_amount": "3000"})
+    assert saved.status_code == 200 and 'aria-invalid="true"' in saved.get_data(as_text=True)
+    browser.submit(f"/payments/auto/{account.id}", {"mode": "monthly", "day": "10", "max_amount": "3000"})
+    browser.submit(f"/payments/auto/{account.id}", {"action": "forget"})
+    page = browser.get(f"/payments/auto/{account.id}").get_data(as_text=True)
+    assert "4444" not in page

@@ -11,15 +11,15 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import RadioField, StringField
+from wtforms import BooleanField, IntegerField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app import policy
 from app.extensions import csrf, db
 from app.models import Payment, PaymentReceipt
 from app.policy import require
-from app.services import accounts, cases, payment_receipts, payments, statements
+from app.services import accounts, auto_payments, cases, payment_receipts, payments, statements
 from app.services.errors import ServiceError
 from app.web.forms import Form, show_error
 
@@ -37,6 +37,16 @@ class PayForm(Form):
     provider = RadioField(_l("How"))
     method = RadioField(_l("With"), default="card", choices=[
         SelectChoice("card", _l("A bank card")), SelectChoice("sbp", _l("SBP: a QR code for your bank's app"))])
+    keep_card = BooleanField(_l("Keep the card and pay this account from it automatically every month"))
+
+
+class AutoPayForm(Form):
+    mode = RadioField(_l("When"), default="monthly", choices=[
+        SelectChoice("monthly", _l("On a day of each month")), SelectChoice("threshold", _l("When the debt is above"))])
+    day = IntegerField(_l("Day of the month"), validators=[Optional(), NumberRange(1, 28, _l("Choose a day from 1 to 28."))])
+    threshold = StringField(_l("Debt above, roubles"), render_kw={"inputmode": "decimal"})
+    max_amount = StringField(_l("At most, roubles"), validators=[DataRequired(_l("Enter the amount."))],
+                             render_kw={"inputmode": "decimal"})
 
 
 @bp.route("/account/<int:account_id>", methods=["GET", "POST"])
@@ -56,7 +66,7 @@ def pay_account(account_id):
         else:
             try:
                 payment = payments.start(current_user, form.provider.data, form.amount.data, purpose=form.purpose.data,
-                                         account=account, method=form.method.data)
+                                         account=account, method=form.method.data, save_method=form.keep_card.data)
             except ServiceError as error:
                 show_error(form, error)
             else:
@@ -161,3 +171,34 @@ def pay_case(number):
     if payment.status == "pending" and payment.confirmation_url and payment.method == "card":
         return redirect(payment.confirmation_url)
     return redirect(url_for("payments.show", public_id=payment.public_id))
+
+
+@bp.route("/auto/<int:account_id>", methods=["GET", "POST"])
+@require("cabinet.use")
+def auto(account_id):
+    """Auto-payment of an account: when and how much, switch it off, forget the card."""
+    account = accounts.get_for(current_user, account_id)
+    if not policy.can_act_on_account(current_user, account):
+        abort(404)
+    rule = auto_payments.rule_of(current_user, account)
+    form = AutoPayForm(obj=None, data=None if request.method == "POST" or rule is None else {
+        "mode": rule.mode, "day": rule.day, "threshold": rule.threshold or "", "max_amount": rule.max_amount})
+    action = request.form.get("action")
+    if request.method == "POST" and action in ("off", "forget"):
+        try:
+            auto_payments.switch_off(current_user, account, forget_card=action == "forget")
+        except ServiceError as error:
+            flash(str(error.message), "danger")
+        else:
+            flash(_("Auto-payment is switched off.") if action == "off" else _("The card is deleted."), "success")
+        return redirect(url_for("payments.auto", account_id=account.id))
+    if form.validate_on_submit():
+        try:
+            auto_payments.configure(current_user, account, form.mode.data, form.day.data, form.threshold.data,
+                                    form.max_amount.data)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            flash(_("Auto-payment is set up."), "success")
+            return redirect(url_for("payments.auto", account_id=account.id))
+    return render_template("payments/auto.html", account=account, rule=rule, form=form)
