@@ -94,6 +94,8 @@ class Config:
     PAYMENT_PAGE_ORIGINS = tuple(os.environ.get(
         "PAYMENT_PAGE_ORIGINS", "https://yoomoney.ru https://securepay.tinkoff.ru https://securepayments.sberbank.ru").split())
     PAYMENT_RECONCILE_MINUTES = env_int("PAYMENT_RECONCILE_MINUTES", 15)
+    # The same payment asked for again within these seconds (a double click) is the same payment.
+    PAYMENT_REPEAT_SECONDS = env_int("PAYMENT_REPEAT_SECONDS", 60)
     # 54-ФЗ receipt data sent with every payment: VAT code in YooKassa's numbering (11 = 22 % from
     # 2026; the T-Bank and Sber clients translate it) and the tax system code (1 = ОСН).
     RECEIPT_VAT_CODE = env_int("RECEIPT_VAT_CODE", 11)

@@ -40,3 +40,8 @@ def send_password_reset(user, invitation: bool = False) -> None:
 
 def send_autopay_stopped(user, rule) -> None:
     _deliver(user, "autopay_stopped", rule=rule, link=external_url("payments.auto", account_id=rule.account_id))
+
+
+def send_receipt(user, payment, receipts) -> None:
+    _deliver(user, "receipt", payment=payment, receipts=receipts,
+             link=external_url("payments.show", public_id=payment.public_id))

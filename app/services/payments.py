@@ -115,6 +115,9 @@ def start(user, provider_name: str, amount, purpose: str = "bill", account=None,
         audit.record("access.denied", actor=user, obj=account, outcome="denied", commit=True)
         raise Forbidden(_l("Only the account's holders can pay it online."))
     client = provider(provider_name)
+    again = _same_recent(user, provider_name, value, purpose, account, case, method)
+    if again is not None:  # a double click on "pay": the same payment, not a second one
+        return again
     payment = Payment(public_id=str(uuid.uuid4()), user_id=getattr(user, "id", None),
                       account_id=getattr(account, "id", None), case_id=getattr(case, "id", None), purpose=purpose,
                       provider=provider_name, method=method, amount=value, status="created",
@@ -125,6 +128,15 @@ def start(user, provider_name: str, amount, purpose: str = "bill", account=None,
     audit.record("payment.start", actor=user, obj=payment, details={"amount": str(value), "provider": provider_name})
     db.session.commit()
     return _register(payment, client, return_url, receipt)
+
+
+def _same_recent(user, provider_name, value, purpose, account, case, method) -> Payment | None:
+    since = utcnow() - timedelta(seconds=current_app.config["PAYMENT_REPEAT_SECONDS"])
+    return db.session.scalar(select(Payment).where(
+        Payment.user_id == getattr(user, "id", None), Payment.provider == provider_name, Payment.amount == value,
+        Payment.purpose == purpose, Payment.account_id == getattr(account, "id", None),
+        Payment.case_id == getattr(case, "id", None), Payment.method == method,
+        Payment.status.in_(("created", "pending")), Payment.created_at >= since).order_by(Payment.id.desc()).limit(1))
 
 
 def _register(payment: Payment, client: base.Provider, return_url: str = "", receipt: base.Receipt | None = None) -> Payment:
@@ -314,7 +326,24 @@ def reconcile(older_than: timedelta | None = None, limit: int = 200) -> int:
                                   .order_by(Payment.id).limit(limit)))
     for payment_id in ids:
         refresh(payment_id, "reconcile")
+    _collect_receipts()
     return len(ids)
+
+
+def _collect_receipts(days: int = 3) -> None:
+    """Fetch the receipts the providers' cash registers have issued since, and send the customer theirs."""
+    from app.models import PaymentReceipt
+    from app.services import mailer, payment_receipts
+
+    recent = select(Payment).where(Payment.status.in_(("succeeded", "refunded")),
+                                   Payment.paid_at >= utcnow() - timedelta(days=days))
+    for payment in db.session.scalars(recent).all():
+        known = {r.id for r in db.session.scalars(select(PaymentReceipt).where(PaymentReceipt.payment_id == payment.id))}
+        new = [r for r in payment_receipts.receipts_of(payment) if r.id not in known]
+        if new and payment.user_id:
+            from app.models import User
+
+            mailer.send_receipt(db.session.get(User, payment.user_id), payment, new)
 
 
 def _set_status(payment: Payment, status: str, source: str, details: dict | None = None) -> None:

@@ -159,3 +159,21 @@ def test_every_payment_carries_its_receipt_data(yookassa, holder):
     assert item["description"].endswith(account.number) and item["vat_code"] == 11
     assert (item["amount"]["value"], item["quantity"], item["payment_subject"], item["payment_mode"]) == (
         "1500.00", "1", "service", "full_payment")
+
+
+def test_a_double_click_makes_one_payment(yookassa, holder):
+    customer, account = holder
+    first = payments.start(customer, "yookassa", "300", account=account)
+    second = payments.start(customer, "yookassa", "300", account=account)
+    assert first.id == second.id and len(yookassa.payments) == 1
+
+
+def test_the_receipt_is_fetched_and_sent_to_the_customer(yookassa, holder, mailbox):
+    customer, account = holder
+    payment = payments.start(customer, "yookassa", "250", account=account)
+    yookassa.pay(payment.provider_id)
+    payments.notification("yookassa", {}, webhook(payment), "127.0.0.1")
+    payments.reconcile(older_than=timedelta(0))
+    payments.reconcile(older_than=timedelta(0))  # sent once
+    [letter] = mailbox.messages()
+    assert letter["To"] == customer.email and "ФПД" in letter.get_content()
