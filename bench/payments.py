@@ -70,8 +70,9 @@ def main() -> None:
             customer = users.customer(email="bench.payer@example.com")
             account = users.account(owner=customer)
             bodies = []
-            for _ in range(args.payments):
-                payment = payments.start(customer, "yookassa", "100.00", account=account)
+            for n in range(args.payments):
+                # Different amounts: the same amount again within a minute would be taken for a double click.
+                payment = payments.start(customer, "yookassa", f"{100 + n / 100:.2f}", account=account)
                 stand_in.pay(payment.provider_id)
                 bodies.append(json.dumps({"type": "notification", "event": "payment.succeeded",
                                           "object": {"id": payment.provider_id, "status": "succeeded"}}).encode())
