@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import AutoPayment, LedgerEntry, Payment
 from app.services import auto_payments, payments
 from app.services.errors import InvalidInput
-from tests.services.test_payments import yookassa  # noqa: F401  (the stand-in fixture)
+from tests.stand_ins import yookassa  # noqa: F401  (the stand-in fixture)
 
 
 @pytest.fixture

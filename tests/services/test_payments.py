@@ -12,17 +12,8 @@ from app.extensions import db
 from app.models import LedgerEntry, Payment, PaymentEvent
 from app.services import payments
 from app.services.errors import Forbidden, InvalidInput
-from integrations.payments.simulators.yookassa import YooKassaSimulator
 from tests.helpers import at_once
-
-
-@pytest.fixture
-def yookassa(app):
-    with YooKassaSimulator() as stand_in:
-        app.config.update(PAYMENT_PROVIDERS=("yookassa",), YOOKASSA_SHOP_ID=stand_in.shop_id,
-                          YOOKASSA_SECRET_KEY=stand_in.secret_key, YOOKASSA_URL=stand_in.url,
-                          YOOKASSA_NETWORKS=["127.0.0.0/8"], PUBLIC_URL="http://127.0.0.1:5000")
-        yield stand_in
+from tests.stand_ins import yookassa  # noqa: F401  (the stand-in fixture)
 
 
 @pytest.fixture

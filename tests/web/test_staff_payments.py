@@ -12,7 +12,7 @@ from app.models import LedgerEntry, Payment
 from app.services import payments
 from tests.factories import PASSWORD
 from tests.helpers import Browser
-from tests.web.test_payments_pages import yookassa  # noqa: F401  (the stand-in fixture)
+from tests.stand_ins import yookassa  # noqa: F401  (the stand-in fixture)
 
 
 @pytest.fixture
