@@ -104,8 +104,7 @@ def test_someone_elses_account_cannot_be_paid_here(yookassa, holder, users):
 
 
 def test_a_paid_connection_invoice_concludes_the_contract_and_a_late_one_is_flagged(app, yookassa, users, tmp_path):
-
-    from app.services import cases, connection_fees
+    from app.services import connection_fees
     from app.services.errors import Forbidden as Refused
     from tests.helpers import age_timers
     from tests.workflows.test_technological_connection import to_offer
