@@ -2,9 +2,10 @@
 
 
 def register_cli(app) -> None:
-    from app.cli import billing, billing_exchange, bpmn, demo, staff  # noqa: F401  (billing_exchange adds commands)
+    from app.cli import askue, billing, billing_exchange, bpmn, demo, staff  # noqa: F401  (billing_exchange adds commands)
 
     app.cli.add_command(staff.staff)
     app.cli.add_command(demo.seed_demo)
     app.cli.add_command(billing.billing)
     app.cli.add_command(bpmn.bpmn)
+    app.cli.add_command(askue.askue)
