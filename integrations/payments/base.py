@@ -17,6 +17,28 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+def kopecks(amount) -> int:
+    """Decimal roubles -> integer kopecks, as Sber and T-Bank take amounts; more than two decimals or a
+    float is refused."""
+    if isinstance(amount, float):
+        raise TypeError("amounts are Decimal roubles, not float")
+    value = Decimal(amount) * 100
+    if not value.is_finite() or value != value.to_integral_value():
+        raise ValueError(f"{amount} roubles is not a whole number of kopecks")
+    return int(value)
+
+
+def roubles(value) -> Decimal:
+    """Integer kopecks from the wire -> Decimal roubles."""
+    return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
+
+
+def json_number(value: Decimal) -> int | float:
+    """A quantity for a JSON body: a whole number as int, else a float (these wires take no strings)."""
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 # pending: created, the customer has not paid yet (or the provider is still deciding);
 # succeeded: money taken; canceled: will never be paid; refunded: returned in full.
 STATUSES = ("pending", "succeeded", "canceled", "refunded")

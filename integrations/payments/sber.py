@@ -42,7 +42,8 @@ from urllib.parse import parse_qsl
 import requests
 
 from integrations.payments.base import (FiscalReceipt, ForgedNotification, Notification, PaymentRequest, ProviderPayment,
-                                        ProviderRefund, ProviderRejected, ProviderUnavailable, Receipt)
+                                        ProviderRefund, ProviderRejected, ProviderUnavailable, Receipt, json_number, kopecks,
+                                        roubles)
 
 DEFAULT_URL = "https://securepayments.sberbank.ru/payment/rest"
 CURRENCY_RUB = "643"
@@ -86,20 +87,6 @@ def checksum(params: dict, key: str) -> str:
     return hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest().upper()
 
 
-def kopecks(amount) -> int:
-    """Decimal roubles -> integer kopecks; more than two decimals or a float is refused."""
-    if isinstance(amount, float):
-        raise TypeError("amounts are Decimal roubles, not float")
-    value = Decimal(amount) * 100
-    if not value.is_finite() or value != value.to_integral_value():
-        raise ValueError(f"{amount} roubles is not a whole number of kopecks")
-    return int(value)
-
-
-def roubles(value) -> Decimal:
-    return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
-
-
 def order_bundle(receipt: Receipt) -> dict:
     """`orderBundle` of register.do / refund.do: the cart (ФФД 1.05) and the customer's contacts.
 
@@ -112,7 +99,7 @@ def order_bundle(receipt: Receipt) -> dict:
         items.append({
             "positionId": position,
             "name": item.name[:NAME_MAX],
-            "quantity": {"value": _number(item.quantity), "measure": item.measure or DEFAULT_MEASURE},
+            "quantity": {"value": json_number(item.quantity), "measure": item.measure or DEFAULT_MEASURE},
             "itemAmount": kopecks(item.amount),
             "itemPrice": kopecks(item.price),
             "itemCode": str(position),
@@ -128,11 +115,6 @@ def order_bundle(receipt: Receipt) -> dict:
     if customer:
         bundle["customerDetails"] = customer
     return bundle
-
-
-def _number(value: Decimal) -> int | float:
-    value = Decimal(value)
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 class SberClient:

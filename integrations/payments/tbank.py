@@ -38,7 +38,8 @@ from decimal import Decimal
 import requests
 
 from integrations.payments.base import (FiscalReceipt, ForgedNotification, Notification, PaymentRequest, ProviderPayment,
-                                        ProviderRefund, ProviderRejected, ProviderUnavailable, Receipt)
+                                        ProviderRefund, ProviderRejected, ProviderUnavailable, Receipt, json_number, kopecks,
+                                        roubles)
 
 DEFAULT_URL = "https://securepay.tinkoff.ru/v2"
 
@@ -94,20 +95,6 @@ def _text(value) -> str:
     return str(value)
 
 
-def kopecks(amount) -> int:
-    """Decimal roubles -> integer kopecks; more than two decimals or a float is refused."""
-    if isinstance(amount, float):
-        raise TypeError("amounts are Decimal roubles, not float")
-    value = Decimal(amount) * 100
-    if not value.is_finite() or value != value.to_integral_value():
-        raise ValueError(f"{amount} roubles is not a whole number of kopecks")
-    return int(value)
-
-
-def roubles(value) -> Decimal:
-    return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
-
-
 def normalise(status: str | None) -> str:
     return STATUS_MAP.get(status or "", "pending")
 
@@ -134,7 +121,7 @@ def receipt_body(receipt: Receipt) -> dict:
         line = {
             "Name": item.name[:NAME_MAX],
             "Price": kopecks(item.price),
-            "Quantity": _number(item.quantity),
+            "Quantity": json_number(item.quantity),
             "Amount": kopecks(item.amount),
             "Tax": tax_of(item.vat_code),
             "PaymentMethod": item.payment_mode,
@@ -149,11 +136,6 @@ def receipt_body(receipt: Receipt) -> dict:
     if receipt.phone:
         body["Phone"] = receipt.phone
     return body
-
-
-def _number(value: Decimal) -> int | float:
-    value = Decimal(value)
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 class TBankClient:
