@@ -385,11 +385,15 @@ def _fire(case_id: int, now: datetime) -> int:
     return 1
 
 
-def waits_for(case: Case, message_name: str) -> bool:
-    """Whether the case's process is waiting for this message now (a payment, an answer)."""
+def data_if_waiting_for(case: Case, message_name: str) -> dict | None:
+    """The process's data if it waits for this message now (a payment, an answer), else None; one load
+    of the workflow for both questions."""
     if case.status != "open":
-        return False
-    return any(e.name == message_name and "Message" in e.event_type for e in _load(case).waiting_events())
+        return None
+    workflow = _load(case)
+    if not any(e.name == message_name and "Message" in e.event_type for e in workflow.waiting_events()):
+        return None
+    return _data(workflow)
 
 
 def task_data(case: Case, human_task: HumanTask) -> dict:
@@ -400,7 +404,10 @@ def task_data(case: Case, human_task: HumanTask) -> dict:
 
 def case_data(case: Case) -> dict:
     """What the process knows now: the data of the step done last (and, once finished, the workflow's)."""
-    workflow = _load(case)
+    return _data(_load(case))
+
+
+def _data(workflow: BpmnWorkflow) -> dict:
     data = dict(workflow.last_task.data) if workflow.last_task is not None else {}
     data.update(workflow.data)
     return data

@@ -29,7 +29,7 @@ def receipts_of(payment: Payment) -> list[PaymentReceipt]:
     """The payment's receipts; asks the provider for those not kept yet (none while it is not paid)."""
     kept = list(db.session.scalars(select(PaymentReceipt).where(PaymentReceipt.payment_id == payment.id)
                                    .order_by(PaymentReceipt.registered_at)))
-    if payment.status not in ("succeeded", "refunded") or payment.provider_id is None:
+    if payment.status not in ("succeeded", "refunded") or payment.provider_id is None or complete(payment, kept):
         return kept
     from app.services import payments
 
@@ -50,6 +50,13 @@ def receipts_of(payment: Payment) -> list[PaymentReceipt]:
         kept.append(row)
     db.session.commit()
     return kept
+
+
+def complete(payment: Payment, kept: list[PaymentReceipt]) -> bool:
+    """Whether every receipt the payment calls for is kept: the sale's, and refunds' for what was returned
+    (then the provider need not be asked again)."""
+    refunded = sum((Decimal(r.amount) for r in kept if r.kind == "refund"), Decimal(0))
+    return any(r.kind == "payment" for r in kept) and refunded >= Decimal(payment.refunded_amount or 0)
 
 
 def render_pdf(payment: Payment, receipt: PaymentReceipt) -> bytes:

@@ -206,9 +206,10 @@ def invoice_of(case) -> Decimal | None:
     technological connection fee), or None."""
     from workflows import engine
 
-    if not engine.waits_for(case, "invoice_paid"):
+    data = engine.data_if_waiting_for(case, "invoice_paid")
+    if data is None:
         return None
-    fee = engine.case_data(case).get("fee") or {}
+    fee = data.get("fee") or {}
     return Decimal(fee["amount"]) if fee.get("amount") else None
 
 
@@ -331,21 +332,24 @@ def reconcile(older_than: timedelta | None = None, limit: int = 200) -> int:
 
 
 def _collect_receipts(days: int = 3) -> None:
-    """Fetch the receipts the providers' cash registers have issued since, and send the customer theirs."""
-    from app.models import PaymentReceipt
+    """Fetch the receipts the providers' cash registers have issued since, and send the customer theirs.
+    Payments whose receipts are all kept are not asked about again."""
+    from app.models import PaymentReceipt, User
     from app.services import mailer, payment_receipts
 
-    recent = select(Payment).where(Payment.status.in_(("succeeded", "refunded")),
-                                   Payment.paid_at >= utcnow() - timedelta(days=days))
-    for payment in db.session.scalars(recent).all():
-        known = {r.id for r in db.session.scalars(select(PaymentReceipt).where(PaymentReceipt.payment_id == payment.id))}
+    recent = list(db.session.scalars(select(Payment).where(Payment.status.in_(("succeeded", "refunded")),
+                                                           Payment.paid_at >= utcnow() - timedelta(days=days))))
+    kept: dict[int, list] = {}
+    for row in db.session.scalars(select(PaymentReceipt).where(PaymentReceipt.payment_id.in_([p.id for p in recent]))):
+        kept.setdefault(row.payment_id, []).append(row)
+    for payment in recent:
+        before = kept.get(payment.id, [])
+        if payment_receipts.complete(payment, before):
+            continue
+        known = {r.id for r in before}
         new = [r for r in payment_receipts.receipts_of(payment) if r.id not in known]
         if new and payment.user_id:
-            from app.models import User
-
             mailer.send_receipt(db.session.get(User, payment.user_id), payment, new)
-
-
 def _set_status(payment: Payment, status: str, source: str, details: dict | None = None) -> None:
     _event(payment, source, payment.status, status, details)
     payment.status = status
