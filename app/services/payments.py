@@ -350,6 +350,8 @@ def _collect_receipts(days: int = 3) -> None:
         new = [r for r in payment_receipts.receipts_of(payment) if r.id not in known]
         if new and payment.user_id:
             mailer.send_receipt(db.session.get(User, payment.user_id), payment, new)
+
+
 def _set_status(payment: Payment, status: str, source: str, details: dict | None = None) -> None:
     _event(payment, source, payment.status, status, details)
     payment.status = status
