@@ -51,6 +51,30 @@ class LoopbackHandler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+def send_copies(send: Callable[[], int | None], times: int, at_once: bool, timeout: float,
+                name: str) -> list[int | None]:
+    """Call `send` `times` times, one after another or, with `at_once`, from as many threads released
+    together (a provider's retries may overlap); returns each call's HTTP status."""
+    results: list[int | None] = [None] * times
+    if not at_once or times < 2:
+        return [send() for _ in range(times)]
+    barrier = threading.Barrier(times)
+
+    def one(index: int) -> None:
+        try:
+            barrier.wait(timeout=timeout)
+        except threading.BrokenBarrierError:
+            pass
+        results[index] = send()
+
+    threads = [threading.Thread(target=one, args=(i,), name=f"{name}-{i}") for i in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 class LoopbackServer:
     """A stand-in served on http://host:port in a daemon thread; `start`/`stop` or `with`.
 

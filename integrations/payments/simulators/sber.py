@@ -58,7 +58,7 @@ import uuid
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from integrations.standin import FiscalRegister, LoopbackHandler, LoopbackServer
+from integrations.standin import FiscalRegister, LoopbackHandler, LoopbackServer, send_copies
 
 API_PREFIX = "/payment/rest"
 PAGE_PREFIX = "/pay/"
@@ -453,25 +453,8 @@ class SberSimulator(LoopbackServer):
     def _notify(self, order_id: str, params: dict, times: int, concurrently: bool) -> list[int | None]:
         if not self.callback_url:
             raise RuntimeError("the stand-in has no callback_url")
-        results: list[int | None] = [None] * times
-        if concurrently and times > 1:
-            barrier = threading.Barrier(times)
-
-            def send(index: int) -> None:
-                try:
-                    barrier.wait(timeout=self.callback_timeout)
-                except threading.BrokenBarrierError:
-                    pass
-                results[index] = self._send_callback(params)
-
-            threads = [threading.Thread(target=send, args=(i,), name=f"sber-callback-{i}") for i in range(times)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-        else:
-            for index in range(times):
-                results[index] = self._send_callback(params)
+        results = send_copies(lambda: self._send_callback(params), times, concurrently, self.callback_timeout,
+                              "sber-callback")
         with self._lock:
             self.notifications.extend({"order_id": order_id, "status": status, "params": dict(params)}
                                       for status in results)

@@ -52,7 +52,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from decimal import Decimal
 
-from integrations.standin import FiscalRegister, LoopbackHandler, LoopbackServer
+from integrations.standin import FiscalRegister, LoopbackHandler, LoopbackServer, send_copies
 
 API_PREFIX = "/v2"
 PAGE_PREFIX = "/pay/"
@@ -459,25 +459,8 @@ class TBankSimulator(LoopbackServer):
             url = self._payment(payment_id)["NotificationURL"] or self.notification_url
         if not url:
             raise RuntimeError("neither the payment nor the stand-in has a notification URL")
-        results: list[int | None] = [None] * times
-        if concurrently and times > 1:
-            barrier = threading.Barrier(times)
-
-            def send(index: int) -> None:
-                try:
-                    barrier.wait(timeout=self.notification_timeout)
-                except threading.BrokenBarrierError:
-                    pass
-                results[index] = self._post(url, body)[0]
-
-            threads = [threading.Thread(target=send, args=(i,), name=f"tbank-notify-{i}") for i in range(times)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-        else:
-            for index in range(times):
-                results[index] = self._post(url, body)[0]
+        results = send_copies(lambda: self._post(url, body)[0], times, concurrently, self.notification_timeout,
+                              "tbank-notify")
         with self._lock:
             self.notifications.extend({"payment_id": payment_id, "status": status, "body": body} for status in results)
         return results

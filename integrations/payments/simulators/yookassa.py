@@ -50,7 +50,7 @@ from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import parse_qs, urlsplit
 
-from integrations.standin import FiscalRegister, LoopbackHandler, LoopbackServer
+from integrations.standin import FiscalRegister, LoopbackHandler, LoopbackServer, send_copies
 
 API_PREFIX = "/v3"
 PAGE_PREFIX = "/pay/"
@@ -224,25 +224,8 @@ class YooKassaSimulator(LoopbackServer):
             body = json.dumps({"type": "notification", "event": event, "object": obj},
                               ensure_ascii=False).encode("utf-8")
             object_id = obj["id"]
-        results: list[int | None] = [None] * times
-        if concurrent and times > 1:
-            barrier = threading.Barrier(times)
-
-            def send(index: int) -> None:
-                try:
-                    barrier.wait(timeout=self.webhook_timeout)
-                except threading.BrokenBarrierError:
-                    pass
-                results[index] = self._post_webhook(body)
-
-            threads = [threading.Thread(target=send, args=(i,), name=f"yookassa-notify-{i}") for i in range(times)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-        else:
-            for index in range(times):
-                results[index] = self._post_webhook(body)
+        results = send_copies(lambda: self._post_webhook(body), times, concurrent, self.webhook_timeout,
+                              "yookassa-notify")
         with self._lock:
             self.notifications.extend({"event": event, "object_id": object_id, "status": status}
                                       for status in results)
