@@ -27,7 +27,7 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 # Reference data that the migrations insert and the tests keep.
-KEEP_TABLES = {"alembic_version", "staff_group", "zone_hours", "key_rate", "penalty_rate_cap", "due_date_rule"}
+KEEP_TABLES = {"alembic_version", "staff_group", "zone_hours", "substitution_rule", "key_rate", "penalty_rate_cap", "due_date_rule"}
 
 
 def unavailable(service: str, reason) -> None:

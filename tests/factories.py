@@ -103,3 +103,12 @@ class BillingFactory:
         return readings.record(meter, period, taken_on or period.replace(day=20),
                                {z: Decimal(str(v)) for z, v in values.items()}, "staff", None,
                                confirm_jump=True).reading
+
+    def askue_point(self, meter, code=None, source=None, address=None, pmax_kw=None):
+        from app.models import AskuePoint
+
+        point = AskuePoint(meter_id=meter.id, code=code or meter.serial, source=source, address=address,
+                           pmax_kw=pmax_kw)
+        db.session.add(point)
+        db.session.commit()
+        return point

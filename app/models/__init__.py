@@ -1,5 +1,7 @@
 """All models, imported here so that Alembic and the app see every table."""
 from app.models.accounts import OWNER, REPRESENTATIVE, Account, AccountAccess
+from app.models.askue import (AskuePoint, AskueSource, ExchangeFile, IntervalDay, IntervalMonth, IntervalSubstitute,
+                              MeterEventLog, SubstitutionRule, interval_table)
 from app.models.audit import AuditEvent
 from app.models.billing import (AccountPeriod, Accrual, BillingPeriod, ConsumptionNorm, DueDateRule, KeyRate,
                                 LedgerEntry, PenaltyRateCap, Tariff)
@@ -11,6 +13,15 @@ from app.models.metering import Meter, MeterReading, Premises, VisitSlot, ZoneHo
 from app.models.users import PersonalAccessToken, StaffGroup, User, UserRole, user_group
 
 __all__ = [
+    "AskuePoint",
+    "AskueSource",
+    "ExchangeFile",
+    "IntervalDay",
+    "IntervalMonth",
+    "IntervalSubstitute",
+    "MeterEventLog",
+    "SubstitutionRule",
+    "interval_table",
     "AccountPeriod",
     "ApplicationDraft",
     "AutoPayment",
