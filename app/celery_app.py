@@ -51,6 +51,8 @@ def celery_init_app(app: Flask) -> Celery:
             "deliver-outbox": {"task": "outbox.deliver_due", "schedule": 15.0},
             "reconcile-payments": {"task": "payments.reconcile", "schedule": 300.0},
             "auto-payments": {"task": "payments.autopay", "schedule": crontab(minute=30)},
+            # Each ASKUE source has its own interval (15 minutes by default); this only finds the due ones.
+            "poll-askue": {"task": "askue.poll_due", "schedule": 60.0},
             "overdue-digest": {"task": "cases.overdue_digest", "schedule": crontab(minute=0, hour=8)},
             # The previous month is closed once its reading window and the last day have passed.
             "close-previous-period": {
@@ -59,7 +61,7 @@ def celery_init_app(app: Flask) -> Celery:
             },
         },
         include=["app.tasks.notify", "app.tasks.system", "app.tasks.billing", "app.tasks.cases",
-                 "app.tasks.outbox", "app.tasks.payments"],
+                 "app.tasks.outbox", "app.tasks.payments", "app.tasks.askue"],
     )
     celery.set_default()
     app.extensions["celery"] = celery
