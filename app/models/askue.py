@@ -8,7 +8,7 @@ makes a re-delivered interval a no-op. Raw values are never changed: validation 
 issue log and substitution writes its own rows beside them.
 """
 from sqlalchemy import (JSON, BigInteger, Date, ForeignKey, Index, Integer, PrimaryKeyConstraint, SmallInteger, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -118,6 +118,9 @@ class IntervalSubstitute(db.Model):
     value arrives later, the substitute is marked superseded, not deleted."""
 
     __tablename__ = "interval_substitute"
+    # Raw values arriving look here for substitutes to supersede: the live ones by start.
+    __table_args__ = (Index("ix_interval_substitute_live", "start", postgresql_where=text("superseded_at IS NULL"),
+                            sqlite_where=text("superseded_at IS NULL")),)
     meter_id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     start: Mapped[object] = mapped_column(UTCDateTime(), primary_key=True)

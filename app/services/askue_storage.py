@@ -19,11 +19,12 @@ from functools import lru_cache
 
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
-from app.models import AskuePoint, Meter, interval_table
+from app.models import AskuePoint, IntervalSubstitute, Meter, interval_table
+from app.models.types import utcnow
 from app.services.interval_zones import ZoneCalendar, load_calendar
 from askue.series import CHANNELS, Series, Status
 
@@ -52,6 +53,7 @@ class Stored:
     new: int = 0
     repeated: int = 0
     invalid: int = 0
+    superseded: int = 0
     findings: list[tuple[int, datetime, str, dict]] = field(default_factory=list)  # (meter, at, kind, details)
 
 
@@ -93,7 +95,7 @@ def store(series: list[Series], points: dict[str, PointRef], source_id: int | No
         try:
             # The sums are worked out while PostgreSQL is still taking the rows.
             days, months = _copy(cursor, batch, source_id, lambda: _sums_of_series(batch, calendar))
-            stored.new = total
+            stored.new, new_rows = total, None
         except psycopg.errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT interval_copy")
             new_rows = _insert_new(batch, source_id)
@@ -107,6 +109,11 @@ def store(series: list[Series], points: dict[str, PointRef], source_id: int | No
         stored.new = len(new_rows)
     stored.repeated = total - stored.new
     _raise_sums(connection, days, months)
+    first, last = min(p.series.start for p in batch), max(p.series.end for p in batch)
+    keys = ((p.meter_id, p.channel, start) for p in batch for start, value in zip(p.series.starts(), p.series.values)
+            if value is not None) if new_rows is None else \
+        ((m, c, s if s.tzinfo else s.replace(tzinfo=timezone.utc)) for m, c, s, _, _ in new_rows)
+    stored.superseded = _supersede(keys, first, last, {p.meter_id: p.zones for p in batch}, calendar)
     return stored
 
 
@@ -233,39 +240,37 @@ def _sums_of_rows(rows: list[tuple], batch: list["_Prepared"], calendar: ZoneCal
     return days, _months_of(days)
 
 
-def _add(sums: dict, key: tuple, zone: int, wh: int, count: int) -> None:
-    """sums[key] is [T1 Wh, T2 Wh, T3 Wh, intervals]."""
+def _add(sums: dict, key: tuple, zone: int, wh: int, count: int, substituted: int = 0) -> None:
+    """sums[key] is [T1 Wh, T2 Wh, T3 Wh, intervals, of them substituted]."""
     found = sums.get(key)
     if found is None:
-        found = sums[key] = [0, 0, 0, 0]
+        found = sums[key] = [0, 0, 0, 0, 0]
     found[zone - 1] += wh
     found[3] += count
+    found[4] += substituted
 
 
 def _months_of(days: dict) -> dict:
     months: dict[tuple, list[int]] = {}
-    for (meter_id, channel, day), (t1, t2, t3, count) in days.items():
+    for (meter_id, channel, day), sums in days.items():
         key = (meter_id, channel, day.replace(day=1))
         found = months.get(key)
         if found is None:
-            months[key] = [t1, t2, t3, count]
+            months[key] = list(sums)
         else:
-            found[0] += t1
-            found[1] += t2
-            found[2] += t3
-            found[3] += count
+            for index, value in enumerate(sums):
+                found[index] += value
     return months
 
 
-def _raise_sums(connection, days: dict, months: dict, substituted: bool = False) -> None:
+def _raise_sums(connection, days: dict, months: dict) -> None:
     for table, period, sums in (("interval_day", "day", days), ("interval_month", "month", months)):
         if not sums:
             continue
         keys = list(sums)
         values = list(sums.values())
         columns = [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
-                   [v[0] for v in values], [v[1] for v in values], [v[2] for v in values], [v[3] for v in values],
-                   [v[3] if substituted else 0 for v in values]]
+                   *([v[i] for v in values] for i in range(5))]
         update = (f"ON CONFLICT (meter_id, channel, {period}) DO UPDATE SET t1 = {table}.t1 + excluded.t1, "
                   f"t2 = {table}.t2 + excluded.t2, t3 = {table}.t3 + excluded.t3, "
                   f"intervals = {table}.intervals + excluded.intervals, "
@@ -281,6 +286,56 @@ def _raise_sums(connection, days: dict, months: dict, substituted: bool = False)
         else:
             db.session.execute(text(insert + f"VALUES (:a, :b, :c, :d, :e, :f, :g, :h) {update}"),
                                [dict(zip("abcdefgh", row)) for row in zip(*columns)])
+
+
+# ---- substitutes ------------------------------------------------------------------------------------------
+
+def add_substitutes(point: PointRef, channel: str, minutes: int, values: list[tuple[datetime, int]], rule: str,
+                    calendar: ZoneCalendar | None = None) -> int:
+    """Store substitutes (start, Wh) beside the raw values and count them into the sums."""
+    if not values:
+        return 0
+    calendar = calendar or load_calendar()
+    number = CHANNELS[channel]
+    now = utcnow()
+    db.session.execute(insert(IntervalSubstitute), [
+        {"meter_id": point.meter_id, "channel": number, "start": start, "minutes": minutes, "wh": wh, "rule": rule,
+         "created_at": now} for start, wh in values])
+    days: dict[tuple, list[int]] = {}
+    for start, wh in values:
+        (run,) = calendar.layout(start, minutes, 1, point.zones)
+        _add(days, (point.meter_id, number, run.day), run.zone, wh, 1, 1)
+    _raise_sums(db.session.connection(), days, _months_of(days))
+    return len(values)
+
+
+def _supersede(new_keys: Iterable[tuple[int, int, datetime]], first: datetime, last: datetime, zones: dict[int, int],
+               calendar: ZoneCalendar) -> int:
+    """Raw values that arrived for substituted intervals take their place: the substitutes are marked
+    superseded (kept, for the record) and taken out of the sums. Substitutes are few, so the common
+    case costs one indexed look into an almost empty range."""
+    live = IntervalSubstitute.superseded_at.is_(None)
+    if db.session.scalar(select(IntervalSubstitute.meter_id).where(
+            live, IntervalSubstitute.start >= first, IntervalSubstitute.start < last).limit(1)) is None:
+        return 0
+    candidates = {(m, c, s.astimezone(timezone.utc)): (wh, minutes) for m, c, s, wh, minutes in db.session.execute(
+        select(IntervalSubstitute.meter_id, IntervalSubstitute.channel, IntervalSubstitute.start,
+               IntervalSubstitute.wh, IntervalSubstitute.minutes)
+        .where(live, IntervalSubstitute.start >= first, IntervalSubstitute.start < last))}
+    hit = [key for key in new_keys if key in candidates]
+    if not hit:
+        return 0
+    now = utcnow()
+    days: dict[tuple, list[int]] = {}
+    for meter_id, channel, start in hit:
+        wh, minutes = candidates[meter_id, channel, start]
+        db.session.execute(update(IntervalSubstitute).where(
+            IntervalSubstitute.meter_id == meter_id, IntervalSubstitute.channel == channel,
+            IntervalSubstitute.start == start).values(superseded_at=now))
+        (run,) = calendar.layout(start, minutes, 1, zones[meter_id])
+        _add(days, (meter_id, channel, run.day), run.zone, -wh, -1, -1)
+    _raise_sums(db.session.connection(), days, _months_of(days))
+    return len(hit)
 
 
 # ---- month partitions (PostgreSQL) --------------------------------------------------------------------------

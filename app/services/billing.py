@@ -24,7 +24,7 @@ from app.extensions import db
 from app.models import (Account, AccountPeriod, Accrual, BillingPeriod, ConsumptionNorm, KeyRate, LedgerEntry, Meter,
                         MeterReading, PenaltyRateCap, Premises, Tariff)
 from app.models.types import utcnow
-from app.services import askue_readings, bulk, consumption, ledger, penalties, tariffs
+from app.services import askue_readings, askue_substitution, bulk, consumption, ledger, penalties, tariffs
 from app.services.periods import days_in, due_date, due_date_rules, last_day, months_between
 
 ZERO = Decimal("0.00")
@@ -98,7 +98,9 @@ def close_period(period: date, batch_size: int = 500, account_ids: list[int] | N
         db.session.commit()
     rules = Rules.load()
     result = CloseResult(period)
-    askue_readings.close_readings(period)  # meters on ASKUE get their reading before anything is billed
+    # Meters on ASKUE get their reading, gaps substituted by the rules, before anything is billed.
+    askue_substitution.substitute_period(period)
+    askue_readings.close_readings(period)
     query = select(Account.id).where(Account.is_closed.is_(False)).order_by(Account.id)
     if account_ids is not None:
         query = query.where(Account.id.in_(account_ids))

@@ -69,6 +69,8 @@ def upgrade():
     sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('meter_id', 'channel', 'start', name=op.f('pk_interval_substitute'))
     )
+    op.create_index('ix_interval_substitute_live', 'interval_substitute', ['start'], unique=False,
+                    postgresql_where=sa.text('superseded_at IS NULL'), sqlite_where=sa.text('superseded_at IS NULL'))
     op.create_table('meter_interval',
     sa.Column('meter_id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.SmallInteger(), nullable=False),
@@ -194,6 +196,7 @@ def downgrade():
     op.drop_table('askue_exchange_file')
     op.drop_table('substitution_rule')
     op.drop_table('meter_interval')
+    op.drop_index('ix_interval_substitute_live', table_name='interval_substitute')
     op.drop_table('interval_substitute')
     op.drop_table('interval_month')
     op.drop_table('interval_day')
