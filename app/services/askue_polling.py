@@ -230,19 +230,19 @@ def _boundary(moment: datetime, minutes: int) -> datetime | None:
 # ---- ASKUE servers ------------------------------------------------------------------------------------------
 
 def server_adapter(source: AskueSource):
-    """The REST or SOAP adapter for a source; secrets come from the environment variable the
-    settings name, so that the database holds no passwords."""
+    """The REST or SOAP adapter for a source. The secret comes from the environment variable the
+    settings name (`secret_env`), so that the database holds no passwords."""
     settings = source.settings or {}
-    secret = os.environ.get(settings.get("secret_env", ""), settings.get("demo_secret", ""))
+    secret = os.environ.get(settings.get("secret_env") or "ASKUE_SERVER_SECRET", "")
     page_size = int(settings.get("page_size", 500))
     if source.protocol == "rest":
         from askue.sources.rest import RestSource
 
         return RestSource(source.url, settings.get("client_id", ""), secret, page_size=page_size)
-    from askue.sources.soap import SoapSource
+    from askue.sources.soap import WSDL_PATH, SoapSource
 
-    return SoapSource(settings.get("wsdl") or f"{source.url}?wsdl", source.url, settings.get("username", ""), secret,
-                      page_size=page_size)
+    return SoapSource(wsdl=settings.get("wsdl") or WSDL_PATH, endpoint=source.url,
+                      username=settings.get("username", ""), password=secret, page_size=page_size)
 
 
 def _poll_server(source: AskueSource, result: PollResult) -> None:
