@@ -52,23 +52,32 @@ class PollResult:
     errors: list[str] = field(default_factory=list)
 
 
+def interval_start(moment: datetime, minutes: int) -> datetime:
+    """The start of the polling interval `moment` is in, counted from midnight UTC."""
+    midnight = moment.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    elapsed = (moment - midnight) // timedelta(minutes=minutes)
+    return midnight + elapsed * timedelta(minutes=minutes)
+
+
 def due_sources(now: datetime | None = None) -> list[int]:
-    """Enabled sources whose interval has passed since their last poll."""
+    """Enabled sources not polled yet in the current interval. Polls follow the interval boundaries
+    (not the last poll plus the interval), so that counters are read right after each boundary and
+    give that interval's energy."""
     now = now or utcnow()
     sources = db.session.execute(select(AskueSource.id, AskueSource.polled_at, AskueSource.every_minutes)
                                  .where(AskueSource.enabled)).all()
-    return [sid for sid, polled, every in sources if polled is None or polled + timedelta(minutes=every) <= now]
+    return [sid for sid, polled, every in sources if polled is None or polled < interval_start(now, every)]
 
 
 def claim(source_id: int, now: datetime | None = None) -> bool:
-    """Take the source for this poll; False when another worker took it since its last due time."""
+    """Take the source for this interval's poll; False when another worker has taken it."""
     now = now or utcnow()
     source = db.session.get(AskueSource, source_id)
     if source is None:
         return False
-    due = now - timedelta(minutes=source.every_minutes)
+    boundary = interval_start(now, source.every_minutes)
     taken = db.session.execute(update(AskueSource).where(
-        AskueSource.id == source_id, or_(AskueSource.polled_at.is_(None), AskueSource.polled_at <= due))
+        AskueSource.id == source_id, or_(AskueSource.polled_at.is_(None), AskueSource.polled_at < boundary))
         .values(polled_at=now).execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     return bool(taken)

@@ -73,3 +73,43 @@ def test_embedded_broker_needs_no_server(tmp_path):
     with start_worker(celery, pool="threads", concurrency=1, perform_ping_check=False, shutdown_timeout=20):
         with app.app_context():
             assert enqueue(ping).get(timeout=30) == {"pong": True, "database": "ok"}
+
+
+
+@pytest.mark.integration
+def test_askue_polling_through_rabbitmq(tmp_path, rabbitmq):
+    """Beat's `askue.poll_due` sends one task per due source; a worker polls the meters behind it."""
+    import time
+    from datetime import date
+
+    import flask_migrate
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Account, AskuePoint, AskueSource, Meter, Premises
+    from app.tasks.askue import poll_due
+    from askue.simulators.modbus import ModbusGatewaySimulator
+
+    def heard() -> int:
+        db.session.expire_all()
+        return db.session.scalar(select(func.count()).where(AskuePoint.last_seen_at.is_not(None)))
+
+    app, celery = celery_for(tmp_path, rabbitmq, "rpc://")
+    with ModbusGatewaySimulator(meters=3, register_map="mercury234_modbus") as gateway, app.app_context():
+        flask_migrate.upgrade()
+        source = AskueSource(code="gw", name="Gateway", protocol="modbus", host="127.0.0.1", port=gateway.port,
+                             every_minutes=60, settings={"register_map": "mercury234_modbus"})
+        account = Account(number="9000000001", holder_name="Тест", address="ул. Тестовая", verification_code_hash="-")
+        premises = Premises(account=account, address=account.address)
+        for unit in (1, 2, 3):
+            meter = Meter(premises=premises, resource="electricity", model="Меркурий 234",
+                          serial=gateway.serial(unit), zones=2, installed_on=date(2026, 1, 1), askue=True)
+            db.session.add(AskuePoint(meter=meter, source=source, code=f"MB{unit}", address=str(unit)))
+        db.session.commit()
+        with start_worker(celery, pool="threads", concurrency=1, perform_ping_check=False, shutdown_timeout=20):
+            assert enqueue(poll_due).get(timeout=30) == 1
+            deadline = time.monotonic() + 30
+            while heard() < 3 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert enqueue(poll_due).get(timeout=30) == 0  # taken for this interval already
+        assert heard() == 3
