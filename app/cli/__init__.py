@@ -2,7 +2,7 @@
 
 
 def register_cli(app) -> None:
-    from app.cli import askue, billing, billing_exchange, bpmn, demo, staff  # noqa: F401  (billing_exchange adds commands)
+    from app.cli import askue, askue_data, billing, billing_exchange, bpmn, demo, staff  # noqa: F401  (*_data, *_exchange add commands)
 
     app.cli.add_command(staff.staff)
     app.cli.add_command(demo.seed_demo)

@@ -5,7 +5,7 @@ import click
 
 from askue.protocols import MeterError, MeterReading
 
-PROTOCOLS = ("modbus", "iec61107", "mercury206")
+PROTOCOLS = ("modbus", "iec61107", "mercury206", "dlms")
 
 
 @click.group(help="ASKUE: meters, concentrators and ASKUE servers.")
@@ -26,6 +26,13 @@ def _read(protocol: str, host: str, port: int, address: str, password: str | Non
 
         return Iec61107Client(host, port, address=address, password=password or "777777", timeout=timeout,
                               retries=retries).read()
+    if protocol == "dlms":
+        from askue.protocols.dlms import DlmsClient
+
+        if not address.isdigit() or int(address) >= 2 ** 14:
+            raise click.BadParameter("a DLMS meter's address is its physical address (0–16383)", param_hint="--address")
+        # With a password: the reading client (SAP 32, LLS); without: the public client (SAP 16).
+        return DlmsClient(host, port, int(address), password=password, timeout=timeout, retries=retries).read()
     from askue.protocols.modbus import ModbusMeterClient
     from askue.protocols.register_maps import RegisterMapError
 
@@ -42,8 +49,10 @@ def _read(protocol: str, host: str, port: int, address: str, password: str | Non
 @click.option("--protocol", type=click.Choice(PROTOCOLS), required=True)
 @click.option("--host", required=True)
 @click.option("--port", type=int, required=True)
-@click.option("--address", default="", help="Mercury: serial; IEC 61107: the meter's address; Modbus: unit id.")
-@click.option("--password", default=None, help="IEC 61107: the meter's password (777777 by default).")
+@click.option("--address", default="",
+              help="Mercury: serial; IEC 61107: the meter's address; Modbus: unit id; DLMS: physical address.")
+@click.option("--password", default=None,
+              help="IEC 61107: the meter's password (777777 by default); DLMS: the LLS password (none: public client).")
 @click.option("--map", "register_map", default="generic_energy_meter", show_default=True,
               help="Modbus: a bundled register map's name or a JSON file.")
 @click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds to wait for an answer.")

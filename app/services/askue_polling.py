@@ -175,12 +175,14 @@ def _read_one(source: AskueSource, point: AskuePoint, timeout: float, retries: i
 def _read_dlms(source: AskueSource, point: AskuePoint, timeout: float, retries: int):
     from askue.protocols.dlms import DlmsClient
 
-    now = utcnow()
-    since = point.counters_at or now - timedelta(days=1)
     with DlmsClient(source.host, source.port, int(point.address), password=point.password, timeout=timeout,
                     retries=retries) as client:
         reading = client.read()
-        profile = client.read_profile(since - timedelta(hours=1), now)
+        # The profile is stamped by the meter's clock: ask from an hour before the last reading (what
+        # is stored already comes back as repeats) up to the meter's now.
+        until = (reading.meter_clock or reading.read_at).astimezone(timezone.utc)
+        since = (point.counters_at or until - timedelta(days=1)) - timedelta(hours=1)
+        profile = client.read_profile(since, until)
     profile.meter = point.code
     return reading, [profile] if profile.values else []
 

@@ -114,3 +114,28 @@ def test_claim_lets_one_worker_take_a_due_source(app):
     assert askue_polling.claim(source.id, T0) is False
     assert askue_polling.due_sources(T0 + timedelta(minutes=5)) == []
     assert askue_polling.due_sources(T0 + timedelta(minutes=15)) == [source.id]
+
+
+def test_dlms_meters_give_counters_and_their_load_profile(users, billing):
+    from askue.simulators.dlms import DlmsSimulator
+
+    clock = Clock(T0)
+    meters = {1: VirtualMeter("DL0001"), 2: VirtualMeter("DL0002")}
+    with DlmsSimulator(meters=meters, password="12345678", clock=clock) as sim:
+        source = _source("dlms", sim.port)
+        points = _points(users, billing, source, [1, 2])
+        for point in points:
+            point.password = "12345678"
+        db.session.commit()
+        result = askue_polling.poll_source(source.id, now=T0)
+
+    assert (result.meters_read, result.meters_failed) == (2, 0)
+    # A day of half-hours before the meter's clock (9:00 UTC plus the meter's drift), give or take one.
+    assert 46 <= result.values_new / 2 <= 50
+    for point, meter in zip(points, meters.values()):
+        rows = db.session.execute(select(interval_table.c.start, interval_table.c.wh)
+                                  .where(interval_table.c.meter_id == point.meter_id)
+                                  .order_by(interval_table.c.start)).all()
+        first, last = rows[0].start.astimezone(UTC), rows[-1].start.astimezone(UTC) + timedelta(minutes=30)
+        growth = (meter.counters_at(last)["total"] - meter.counters_at(first)["total"]) * 1000
+        assert abs(sum(r.wh for r in rows) - growth) <= 20
