@@ -1,0 +1,72 @@
+"""Demo ASKUE: the sources `make run` starts stand-ins for (Procfile.dev) and meters behind each, so the
+operator's pages and the charts fill in live. Idempotent: what exists is left as it is."""
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Account, AskuePoint, AskueSource, Meter, MeterReading, Premises
+from app.services import accounts
+from askue.simulators.dlms import demo_serial
+
+HOST = "127.0.0.1"
+# code, name, protocol, port, url, settings
+SOURCES = [
+    ("askue-server", "АСКУЭ сервер (REST)", "rest", None, "http://127.0.0.1:8805/api/v1",
+     {"client_id": "gridcase", "secret_env": "ASKUE_SERVER_SECRET", "page_size": 500}),
+    ("mercury-line", "GSM-шлюз, Меркурий 206", "mercury206", 8801, None, {}),
+    ("energomera-line", "GSM-шлюз, Энергомера CE102", "iec61107", 8802, None, {}),
+    ("modbus-gw", "Modbus TCP шлюз ТП-14", "modbus", 8803, None, {"register_map": "mercury234_modbus"}),
+    ("dlms-line", "Счётчики СПОДЭС (DLMS)", "dlms", 8804, None, {}),
+]
+# The legal customer's meter reports through the ASKUE server, so its charts have data.
+LEGAL_METER = ("35880912", "PT000001")
+# An account of street lighting with meters on every line: (source, model, serial, zones, address, password)
+LINE_ACCOUNT = ("3000000001", "МБУ «Горсвет»", "г. Москва, ул. Заводская, д. 16", "3311")
+LINE_METERS = [
+    ("mercury-line", "Меркурий 206 RN", "41000001", 2, "41000001", None),
+    ("mercury-line", "Меркурий 206 RN", "41000002", 2, "41000002", None),
+    ("energomera-line", "Энергомера CE102", "009217054000001", 2, "1", "777777"),
+    ("energomera-line", "Энергомера CE102", "009217054000002", 2, "2", "777777"),
+    ("modbus-gw", "Меркурий 234 ARTM", "30000001", 3, "1", None),
+    ("modbus-gw", "Меркурий 234 ARTM", "30000002", 3, "2", None),
+    ("dlms-line", "МИР С-07 (СПОДЭС)", demo_serial(1), 2, "1", "12345678"),
+    ("dlms-line", "МИР С-07 (СПОДЭС)", demo_serial(2), 2, "2", "12345678"),
+    ("askue-server", "Меркурий 234 ARTM", "PT000002", 1, None, None),
+    ("askue-server", "Меркурий 234 ARTM", "PT000003", 1, None, None),
+]
+
+
+def seed() -> int:
+    if db.session.scalar(select(AskueSource.id).limit(1)) is not None:
+        return 0
+    sources = {}
+    for code, name, protocol, port, url, settings in SOURCES:
+        sources[code] = AskueSource(code=code, name=name, protocol=protocol, host=HOST if port else None, port=port,
+                                    url=url, settings=settings, every_minutes=15)
+        db.session.add(sources[code])
+    made = 0
+    legal = db.session.scalar(select(Meter).where(Meter.serial == LEGAL_METER[0]))
+    if legal is not None:
+        legal.askue = True
+        db.session.add(AskuePoint(meter=legal, source=sources["askue-server"], code=LEGAL_METER[1], pmax_kw=15))
+        made += 1
+    number, holder, address, code = LINE_ACCOUNT
+    account = db.session.scalar(select(Account).where(Account.number == number))
+    if account is None:
+        account = accounts.create(number, holder, address, code)
+        account.category, account.penalty_scheme = "other", "legal"
+    premises = Premises(account=account, address=address, kind="non_residential")
+    db.session.add(premises)
+    for source, model, serial, zones, line_address, password in LINE_METERS:
+        meter = Meter(premises=premises, resource="electricity", model=model, serial=serial, zones=zones, digits=6,
+                      installed_on=date(2025, 10, 20), askue=True)
+        db.session.add(AskuePoint(meter=meter, source=sources[source], code=serial, address=line_address,
+                                  password=password, pmax_kw=10))
+        db.session.add(MeterReading(meter=meter, period=date(2025, 10, 1), taken_on=meter.installed_on,
+                                    source="installation", status="billed",
+                                    **{zone.lower(): Decimal(0) for zone in ("T1", "T2", "T3")[:zones]}))
+        made += 1
+    db.session.commit()
+    return made
