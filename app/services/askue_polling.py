@@ -127,7 +127,11 @@ def _poll_meters(source: AskueSource, fixed_now: datetime | None, result: PollRe
             continue
         reading, profile = answer
         result.meters_read += 1
-        series.extend(_accepted(point, reading, fixed_now or reading.read_at, source.every_minutes, events))
+        previous, previous_at = point.counters, point.counters_at
+        read_at = fixed_now or reading.read_at
+        series.extend(_accepted(point, reading, read_at, source.every_minutes, events))
+        if profile and previous and previous_at and "total" in reading.energy_kwh:
+            _check_profile(point, profile[0], Decimal(previous["total"]), previous_at, reading, read_at, events)
         series.extend(profile)
     refs = {p.code: askue_storage.PointRef(p.meter_id, p.meter.zones, float(p.pmax_kw) if p.pmax_kw else None)
             for p in points}
@@ -225,6 +229,34 @@ def _accepted(point: AskuePoint, reading: MeterReading, read_at: datetime, minut
         return []
     used = delta(Decimal(previous["total"]), total, point.meter.rollover)
     return [Series(point.code, "A+", start, minutes, [int((used * 1000).to_integral_value())])]
+
+
+def _check_profile(point: AskuePoint, profile: Series, previous: Decimal, previous_at: datetime,
+                   reading: MeterReading, read_at: datetime, events: list) -> None:
+    """The profile between two readings must add up to the counters' growth. The readings fall inside
+    intervals and the profile may stop short of the reading (the meter's clock lags, the last interval
+    is not closed yet), so the intervals at the edges and the time the profile does not cover are
+    allowed for, at the profile's highest rate, with the counters' 10 Wh resolution."""
+    step = timedelta(minutes=profile.minutes)
+    inside, edges, highest = 0, 0, 0
+    for start, value in zip(profile.starts(), profile.values):
+        if value is None:
+            if previous_at <= start and start + step <= read_at:
+                return  # a gap: nothing to compare; substitution deals with it
+            continue
+        highest = max(highest, value)
+        if previous_at <= start and start + step <= read_at:
+            inside += value
+        elif start < read_at and start + step > previous_at:
+            edges += value
+    if not highest:
+        return
+    uncovered = max(timedelta(0), read_at - profile.end) + max(timedelta(0), profile.start - previous_at)
+    slack = edges + -(-uncovered // step) * highest + 20
+    grown = int(delta(previous, reading.energy_kwh["total"], point.meter.rollover) * 1000)
+    if not inside - 20 <= grown <= inside + slack:
+        events.append((point.meter_id, read_at.replace(microsecond=0), "profile_mismatch", "validation",
+                       {"profile_wh": inside, "counters_wh": grown, "since": previous_at.isoformat()}))
 
 
 def _rolled_over(point: AskuePoint, previous: Decimal, current: Decimal) -> bool:

@@ -139,3 +139,27 @@ def test_dlms_meters_give_counters_and_their_load_profile(users, billing):
         first, last = rows[0].start.astimezone(UTC), rows[-1].start.astimezone(UTC) + timedelta(minutes=30)
         growth = (meter.counters_at(last)["total"] - meter.counters_at(first)["total"]) * 1000
         assert abs(sum(r.wh for r in rows) - growth) <= 20
+
+
+def test_a_profile_that_does_not_add_up_to_the_counters_is_logged(users, billing):
+    from askue.simulators.dlms import DlmsSimulator
+
+    clock = Clock(T0)
+    meter = VirtualMeter("DL0003")
+    with DlmsSimulator(meters={1: meter}, password="12345678", clock=clock) as sim:
+        source = _source("dlms", sim.port)
+        (point,) = _points(users, billing, source, [1])
+        point.password = "12345678"
+        db.session.commit()
+        askue_polling.poll_source(source.id, now=T0)
+        clock.at = T0 + timedelta(hours=3)
+        askue_polling.poll_source(source.id, now=clock.at)
+        assert db.session.scalars(select(MeterEventLog.kind)).all() == []
+        # The counters jump by 50 kWh that the profile does not show (a tampered or replaced meter).
+        point = db.session.get(AskuePoint, point.id)
+        point.counters = {"total": str(Decimal(point.counters["total"]) - 50)}
+        db.session.commit()
+        clock.at = T0 + timedelta(hours=6)
+        askue_polling.poll_source(source.id, now=clock.at)
+
+    assert db.session.scalars(select(MeterEventLog.kind)).all() == ["profile_mismatch"]
