@@ -7,6 +7,7 @@ REQUIRE_SERVICES=1 (CI), where a missing service fails the run.
 import email
 import os
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -95,6 +96,15 @@ def app(migrated_app, mailbox):
     migrated_app.config.clear()
     migrated_app.config.update(saved)
     _empty_tables(migrated_app)
+
+
+@pytest.fixture
+def no_threads_left():
+    """Stand-ins must stop their server threads: a test using one leaves no thread running."""
+    before = set(threading.enumerate())
+    yield
+    left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert not left, f"threads left running: {left}"
 
 
 @pytest.fixture

@@ -110,3 +110,13 @@ def at_once(app, user_ids: list, action) -> list[str]:
     for t in threads:
         t.join(timeout=30)
     return outcomes
+
+
+class Clock:
+    """A clock a test moves by hand, for stand-ins and services that take `clock=` or `now=`."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now

@@ -11,17 +11,10 @@ from app.models import AskuePoint, AskueSource, MeterEventLog, interval_table
 from app.services import askue_polling
 from askue.simulators.meters import Iec61107Simulator, Mercury206Simulator, VirtualMeter
 from askue.simulators.modbus import ModbusGatewaySimulator
+from tests.helpers import Clock
 
 UTC = timezone.utc
 T0 = datetime(2026, 11, 20, 9, 0, 10, tzinfo=UTC)  # ten seconds after a boundary
-
-
-class Clock:
-    def __init__(self, at):
-        self.at = at
-
-    def __call__(self):
-        return self.at
 
 
 def _source(protocol, port, **settings):
@@ -62,8 +55,8 @@ def test_polls_give_counters_and_intervals_and_a_silent_meter_is_backed_off(user
         sim.silent.add(addresses[2])
         first = askue_polling.poll_source(source.id, now=T0)
         before = {a: truth(sim, a) for a in addresses[:2]}
-        clock.at = T0 + timedelta(minutes=15)
-        second = askue_polling.poll_source(source.id, now=clock.at)
+        clock.now = T0 + timedelta(minutes=15)
+        second = askue_polling.poll_source(source.id, now=clock.now)
         after = {a: truth(sim, a) for a in addresses[:2]}
 
     assert (first.meters_read, first.meters_failed) == (2, 1)
@@ -82,9 +75,9 @@ def test_polls_give_counters_and_intervals_and_a_silent_meter_is_backed_off(user
     events = db.session.scalars(select(MeterEventLog.kind).where(MeterEventLog.meter_id == points[2].meter_id)).all()
     assert events == ["silent"]
     heard = db.session.get(AskuePoint, points[0].id)
-    assert heard.last_seen_at == clock.at
+    assert heard.last_seen_at == clock.now
     assert abs(Decimal(heard.counters["total"]) - after[addresses[0]]) < Decimal("0.01")
-    assert [p.code for p in askue_polling.silent_points(hours=1, now=clock.at)] == [points[2].code]
+    assert [p.code for p in askue_polling.silent_points(hours=1, now=clock.now)] == [points[2].code]
 
 
 def test_a_counter_going_down_is_logged_and_gives_no_interval(users, billing):
@@ -98,8 +91,8 @@ def test_a_counter_going_down_is_logged_and_gives_no_interval(users, billing):
         point = db.session.get(AskuePoint, point.id)
         point.counters = {"total": str(meter.counters_at(T0)["total"] + 500)}
         db.session.commit()
-        clock.at = T0 + timedelta(minutes=15)
-        askue_polling.poll_source(source.id, now=clock.at)
+        clock.now = T0 + timedelta(minutes=15)
+        askue_polling.poll_source(source.id, now=clock.now)
 
     assert db.session.scalar(select(interval_table.c.wh)) is None
     assert db.session.scalars(select(MeterEventLog.kind)).all() == ["counter_decreased"]
@@ -152,14 +145,14 @@ def test_a_profile_that_does_not_add_up_to_the_counters_is_logged(users, billing
         point.password = "12345678"
         db.session.commit()
         askue_polling.poll_source(source.id, now=T0)
-        clock.at = T0 + timedelta(hours=3)
-        askue_polling.poll_source(source.id, now=clock.at)
+        clock.now = T0 + timedelta(hours=3)
+        askue_polling.poll_source(source.id, now=clock.now)
         assert db.session.scalars(select(MeterEventLog.kind)).all() == []
         # The counters jump by 50 kWh that the profile does not show (a tampered or replaced meter).
         point = db.session.get(AskuePoint, point.id)
         point.counters = {"total": str(Decimal(point.counters["total"]) - 50)}
         db.session.commit()
-        clock.at = T0 + timedelta(hours=6)
-        askue_polling.poll_source(source.id, now=clock.at)
+        clock.now = T0 + timedelta(hours=6)
+        askue_polling.poll_source(source.id, now=clock.now)
 
     assert db.session.scalars(select(MeterEventLog.kind)).all() == ["profile_mismatch"]

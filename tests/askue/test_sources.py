@@ -1,5 +1,4 @@
 """ASKUE server sources (REST and SOAP) against the stand-in server on loopback: no database, no Flask."""
-import threading
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -12,25 +11,13 @@ from askue.simulators.askue_server import AskueServerSimulator, Problem, load_sc
 from askue.sources import SourceError, SourceRejected, join_cursor, split_cursor
 from askue.sources.rest import RestSource
 from askue.sources.soap import SoapSource
+from tests.helpers import Clock
 
 NOW = datetime(2026, 11, 3, 12, 7, tzinfo=timezone.utc)
 NS = {"a": "urn:gridcase:askue-server:1", "soap": "http://schemas.xmlsoap.org/soap/envelope/"}
 
 
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture(autouse=True)
-def no_threads_left():
-    before = set(threading.enumerate())
-    yield
-    left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    assert not left, f"threads left running: {left}"
+pytestmark = pytest.mark.usefixtures("no_threads_left")
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """GIS TP submission: the zeep client against the stand-in service on loopback, and the answers it must
 tell apart (acknowledged, rejected, unavailable)."""
-import threading
 import time
 from datetime import date
 from decimal import Decimal
@@ -14,12 +13,7 @@ from integrations.gis_tp import GisTpClient, GisTpSimulator, Rejected, Unavailab
 NS = {"t": "urn:gridcase:gis-tp:1"}
 
 
-@pytest.fixture(autouse=True)
-def no_threads_left():
-    before = set(threading.enumerate())
-    yield
-    left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    assert not left, f"threads left running: {left}"
+pytestmark = pytest.mark.usefixtures("no_threads_left")
 
 
 @pytest.fixture

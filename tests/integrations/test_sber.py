@@ -22,12 +22,7 @@ from integrations.payments.simulators.sber import SberSimulator
 CALLBACK_KEY = "callback-key-Ключ"
 
 
-@pytest.fixture(autouse=True)
-def no_threads_left():
-    before = set(threading.enumerate())
-    yield
-    left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    assert not left, f"threads left running: {left}"
+pytestmark = pytest.mark.usefixtures("no_threads_left")
 
 
 class Receiver:
