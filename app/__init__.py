@@ -19,11 +19,12 @@ def create_app(config: type | str | None = None, **overrides) -> Flask:
 
     from app import extensions, i18n, models  # noqa: F401  (models register their tables)
     from app.celery_app import celery_init_app
-    from app.models.types import render_migration_item
+    from app.models.types import include_in_migrations, render_migration_item
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(app.root_path + "/migrations"),
-                                render_as_batch=True, compare_type=True, render_item=render_migration_item)
+                                render_as_batch=True, compare_type=True, render_item=render_migration_item,
+                                include_name=include_in_migrations)
     extensions.csrf.init_app(app)
     i18n.init_app(app)
     celery_init_app(app)

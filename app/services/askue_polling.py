@@ -32,6 +32,7 @@ from askue.series import MeterEvent, Series
 METER_PROTOCOLS = ("modbus", "iec61107", "mercury206", "dlms")
 SERVER_PROTOCOLS = ("rest", "soap")
 MAX_PAUSE = timedelta(days=1)
+RECLAIM_AFTER = timedelta(minutes=1)  # an operator's repeated "poll now" within this is one poll
 # A reading counts as taken at an interval boundary when it is this close after it.
 BOUNDARY_SLACK = 0.34  # of the interval
 CLOCK_DRIFT_LIMIT = timedelta(minutes=2)
@@ -69,13 +70,14 @@ def due_sources(now: datetime | None = None) -> list[int]:
     return [sid for sid, polled, every in sources if polled is None or polled < interval_start(now, every)]
 
 
-def claim(source_id: int, now: datetime | None = None) -> bool:
-    """Take the source for this interval's poll; False when another worker has taken it."""
+def claim(source_id: int, now: datetime | None = None, at_once: bool = False) -> bool:
+    """Take the source for this interval's poll; False when another worker has taken it. `at_once`
+    (an operator's "poll now") takes it unless it was taken within the last minute."""
     now = now or utcnow()
     source = db.session.get(AskueSource, source_id)
     if source is None:
         return False
-    boundary = interval_start(now, source.every_minutes)
+    boundary = now - RECLAIM_AFTER if at_once else interval_start(now, source.every_minutes)
     taken = db.session.execute(update(AskueSource).where(
         AskueSource.id == source_id, or_(AskueSource.polled_at.is_(None), AskueSource.polled_at < boundary))
         .values(polled_at=now).execution_options(synchronize_session=False)).rowcount

@@ -15,6 +15,7 @@ ITEMS = [
     ("staff.billing_periods", _l("Billing"), "billing.manage"),
     ("staff.connection_rates", _l("Connection rates"), "rates.manage"),
     ("staff.payments_page", _l("Payments"), "billing.manage"),
+    ("staff.askue", _l("ASKUE"), "askue.operate"),
     ("admin.users", _l("Users"), "users.manage"),
     ("admin.audit", _l("Audit log"), "audit.read"),
     ("admin.incidents", _l("Incidents"), "audit.read"),
