@@ -26,7 +26,7 @@ from app.extensions import db
 from app.models import AskuePoint, IntervalSubstitute, Meter, interval_table
 from app.models.types import utcnow
 from app.services.interval_zones import ZoneCalendar, load_calendar
-from askue.series import CHANNELS, Series, Status
+from askue.series import CHANNEL_NAMES, CHANNELS, Series, Status
 
 COPY_COLUMNS = "meter_id, channel, start, minutes, wh, status, source_id"
 CHUNK_BYTES = 1 << 20
@@ -98,13 +98,13 @@ def store(series: list[Series], points: dict[str, PointRef], source_id: int | No
             stored.new, new_rows = total, None
         except psycopg.errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT interval_copy")
-            new_rows = _insert_new(batch, source_id)
+            new_rows = _insert_new(batch, source_id, stored)
             days, months = _sums_of_rows(new_rows, batch, calendar)
             stored.new = len(new_rows)
         else:
             cursor.execute("RELEASE SAVEPOINT interval_copy")
     else:
-        new_rows = _insert_new(batch, source_id)
+        new_rows = _insert_new(batch, source_id, stored)
         days, months = _sums_of_rows(new_rows, batch, calendar)
         stored.new = len(new_rows)
     stored.repeated = total - stored.new
@@ -186,27 +186,49 @@ def _copy(cursor, batch: list["_Prepared"], source_id: int | None, meanwhile):
         return meanwhile()
 
 
-def _insert_new(batch: list["_Prepared"], source_id: int | None) -> list[tuple]:
-    """Insert what is not stored yet; returns the new rows (meter_id, channel, start, wh, status)."""
+def _insert_new(batch: list["_Prepared"], source_id: int | None, stored: Stored) -> list[tuple]:
+    """Insert what is not stored yet; returns the new rows (meter_id, channel, start, wh, status). A
+    repeated interval keeps its first value; one repeated with another value is a finding."""
     dialect = postgresql if db.session.connection().dialect.name == "postgresql" else sqlite
     statement = (dialect.insert(interval_table).on_conflict_do_nothing()
                  .returning(interval_table.c.meter_id, interval_table.c.channel, interval_table.c.start,
                             interval_table.c.wh, interval_table.c.status))
-    rows, seen = [], set()
+    rows: dict[tuple, dict] = {}
     for item in batch:
         series = item.series
         statuses = item.statuses or [0] * len(series.values)
         for start, value, status in zip(series.starts(), series.values, statuses):
-            key = (item.meter_id, item.channel, start)
-            if value is None or key in seen:  # the same interval twice in one batch: the first counts
+            if value is None:
                 continue
-            seen.add(key)
-            rows.append({"meter_id": item.meter_id, "channel": item.channel, "start": start,
-                         "minutes": series.minutes, "wh": value, "status": status, "source_id": source_id})
+            key = (item.meter_id, item.channel, start)
+            if key in rows:  # the same interval twice in one batch: the first counts
+                _compare(stored, key, rows[key]["wh"], value)
+                continue
+            rows[key] = {"meter_id": item.meter_id, "channel": item.channel, "start": start,
+                         "minutes": series.minutes, "wh": value, "status": status, "source_id": source_id}
+    values = list(rows.values())
     new = []
-    for first in range(0, len(rows), 5000):
-        new.extend(tuple(r) for r in db.session.execute(statement, rows[first:first + 5000]))
+    for first in range(0, len(values), 5000):
+        new.extend(tuple(r) for r in db.session.execute(statement, values[first:first + 5000]))
+    inserted = {(m, c, s if s.tzinfo else s.replace(tzinfo=timezone.utc)) for m, c, s, _, _ in new}
+    repeated = [key for key in rows if key not in inserted]
+    if repeated:
+        kept = db.session.execute(
+            select(interval_table.c.meter_id, interval_table.c.channel, interval_table.c.start, interval_table.c.wh)
+            .where(interval_table.c.meter_id.in_({key[0] for key in repeated}),
+                   interval_table.c.start >= min(key[2] for key in repeated),
+                   interval_table.c.start <= max(key[2] for key in repeated)))
+        stored_wh = {(m, c, s if s.tzinfo else s.replace(tzinfo=timezone.utc)): wh for m, c, s, wh in kept}
+        for key in repeated:
+            _compare(stored, key, stored_wh.get(key), rows[key]["wh"])
     return new
+
+
+def _compare(stored: Stored, key: tuple, kept: int | None, delivered: int) -> None:
+    if kept is not None and kept != delivered:
+        meter_id, channel, start = key
+        stored.findings.append((meter_id, start, "duplicate", {"channel": CHANNEL_NAMES[channel], "kept_wh": kept,
+                                                               "delivered_wh": delivered}))
 
 
 def _sums_of_series(batch: list["_Prepared"], calendar: ZoneCalendar) -> tuple[dict, dict]:

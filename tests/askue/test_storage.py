@@ -58,6 +58,10 @@ def test_re_delivery_changes_nothing_and_overlap_adds_only_the_new_intervals(use
     assert (first.new, first.repeated) == (4, 0)
     assert (again.new, again.repeated) == (0, 4)
     assert (overlap.new, overlap.repeated) == (2, 2)
+    # A repeat with another value than the one kept is worth a look.
+    assert [(kind, details["kept_wh"], details["delivered_wh"]) for *_, kind, details in overlap.findings] == [
+        ("duplicate", 30, 999), ("duplicate", 40, 999)]
+    assert again.findings == []
     assert _day_sums(meter.id) == [(date(2026, 11, 1), 210, 0, 0, 6)]
     assert db.session.scalar(select(func.sum(interval_table.c.wh))) == 210
 
