@@ -34,7 +34,7 @@ class GridCaseApi(Api):
 
 
 def init_api(app) -> None:
-    from app.web.api import accounts, billing, calculators, cases, me, tokens
+    from app.web.api import accounts, billing, calculators, cases, consumption, me, tokens
 
     api = GridCaseApi(spec_kwargs={
         "info": {"description": "GridCase: customer portal and case management of an energy company."},
@@ -44,7 +44,7 @@ def init_api(app) -> None:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("cookieAuth", {"type": "apiKey", "in": "cookie", "name": "session"})
     api.spec.options["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
-    for blp in (me.blp, accounts.blp, billing.blp, cases.blp, tokens.blp, calculators.blp):
+    for blp in (me.blp, accounts.blp, billing.blp, consumption.blp, cases.blp, tokens.blp, calculators.blp):
         csrf.exempt(blp)
         api.register_blueprint(blp)
     app.before_request(_guard)

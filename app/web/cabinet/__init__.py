@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("cabinet", __name__, url_prefix="/cabinet")
 
-from app.web.cabinet import accounts, money, readings  # noqa: E402,F401  (views register on bp)
+from app.web.cabinet import accounts, consumption, money, readings  # noqa: E402,F401  (views register on bp)
