@@ -54,8 +54,16 @@ def _log_in(page, base, email):
     page.wait_for_load_state()
 
 
-def _loaded(page, times: int):
-    page.locator(f"#consumption[data-loaded='{times}']").wait_for(state="attached")
+def _after(page, action=None):
+    """Do something on the page and wait until the chart has been drawn again from the answer to the
+    last request it made (a fill may fire more than one)."""
+    before = page.evaluate("Number(document.getElementById('consumption')?.dataset.loaded || 0)")
+    if action:
+        action()
+    page.wait_for_function("(before) => { const root = document.getElementById('consumption');"
+                           " return !!root && Number(root.dataset.loaded || 0) > before"
+                           " && !root.hasAttribute('aria-busy'); }",
+                           arg=before)
 
 
 def _api(page, base, data, **params):
@@ -65,9 +73,10 @@ def _api(page, base, data, **params):
     return response.json()
 
 
-def _sums(page) -> list[float]:
-    return [float(cell.get_attribute("data-sum")) for cell in page.locator("#chart-table tfoot td[data-sum]").all()
-            if cell.get_attribute("data-sum")]
+def _sums(page) -> list[float | None]:
+    """The sums row of the table, a column each (None where a column has no data)."""
+    values = [cell.get_attribute("data-sum") for cell in page.locator("#chart-table tfoot td[data-sum]").all()]
+    return [float(value) if value else None for value in values]
 
 
 def _click_bar(page, index: int):
@@ -91,8 +100,7 @@ def test_views_units_drill_down_and_the_table_matches_the_api(browser, live_serv
     page = context.new_page()
     page.set_default_timeout(15_000)
     _log_in(page, base, data["email"])
-    page.goto(f"{base}/cabinet/accounts/{data['account_id']}/consumption")
-    _loaded(page, 1)
+    _after(page, lambda: page.goto(f"{base}/cabinet/accounts/{data['account_id']}/consumption"))
 
     # This month by day: a row a day, bars drawn, the sum is the API's.
     first = today.replace(day=1)
@@ -106,34 +114,26 @@ def test_views_units_drill_down_and_the_table_matches_the_api(browser, live_serv
         assert "T2 ночь" in page.locator("#chart").inner_text()
 
     # Rubles: the same days at the tariff.
-    page.get_by_text("рубли", exact=True).click()
-    _loaded(page, 2)
+    _after(page, lambda: page.get_by_text("рубли", exact=True).click())
     rubles = _api(page, base, data, **{"from": month["from"], "to": month["to"], "step": "day", "unit": "rub"})
     assert _sums(page)[-1] == pytest.approx(rubles["totals"]["total"])
     assert "₽" in page.locator("#chart-table thead").inner_text()
-    page.get_by_text("кВт·ч", exact=True).click()
-    _loaded(page, 3)
+    _after(page, lambda: page.get_by_text("кВт·ч", exact=True).click())
 
     # Last year by month, compared with the year before; a click on a month opens it by day.
-    page.get_by_text("Год по месяцам", exact=True).click()
-    _loaded(page, 4)
-    page.locator("#chart-date").fill(date(today.year - 1, 6, 15).isoformat())
-    page.locator("#chart-date").dispatch_event("change")
-    _loaded(page, 5)
-    page.locator("#chart-compare").select_option("prev_year")
-    _loaded(page, 6)
+    _after(page, lambda: page.get_by_text("Год по месяцам", exact=True).click())
+    _after(page, lambda: page.locator("#chart-date").fill(date(today.year - 1, 6, 15).isoformat()))
+    _after(page, lambda: page.locator("#chart-compare").select_option("prev_year"))
     year = _api(page, base, data, **{"from": date(today.year - 1, 1, 1), "to": date(today.year - 1, 12, 31),
                                      "step": "month", "unit": "kwh", "compare": "prev_year"})
     assert page.locator("#chart-table tbody tr").count() == 12
     assert _sums(page)[-2] == pytest.approx(year["totals"]["total"])
     assert "год назад" in page.locator("#chart-table thead").inner_text()
 
-    _click_bar(page, 9)  # October of last year
-    _loaded(page, 7)
+    _after(page, lambda: _click_bar(page, 9))  # October of last year
     assert page.locator("#chart-date").input_value() == date(today.year - 1, 10, 1).isoformat()
     assert page.locator("#chart-table tbody tr").count() == 31
-    _click_bar(page, 4)  # 5 October
-    _loaded(page, 8)
+    _after(page, lambda: _click_bar(page, 4))  # 5 October
     assert page.locator("#chart-table tbody tr").count() == 24
     day = _api(page, base, data, **{"from": date(today.year - 1, 10, 5), "to": date(today.year - 1, 10, 5),
                                     "step": "hour", "unit": "kwh", "compare": "prev_year"})
@@ -146,8 +146,7 @@ def test_views_units_drill_down_and_the_table_matches_the_api(browser, live_serv
 def test_the_page_fits_a_phone_and_offers_the_downloads(page, live_server, customers):
     base, data = live_server["url"], customers[2]
     _log_in(page, base, data["email"])
-    page.goto(f"{base}/cabinet/accounts/{data['account_id']}/consumption")
-    _loaded(page, 1)
+    _after(page, lambda: page.goto(f"{base}/cabinet/accounts/{data['account_id']}/consumption"))
     assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1")
     csv = page.request.get(base + page.locator("#download-csv").get_attribute("href").removeprefix(base))
     assert csv.ok and csv.headers["content-type"].startswith("text/csv")

@@ -98,10 +98,11 @@
 
   function barSeries(data, codes, points, stacked) {
     if (!codes.length) {
-      return [{name: T.total, type: "bar", data: points.map(function (p) { return styled(p.total, p.quality, TOTAL_COLOR); })}];
+      return [{name: T.total, type: "bar", itemStyle: {color: TOTAL_COLOR},
+               data: points.map(function (p) { return styled(p.total, p.quality, TOTAL_COLOR); })}];
     }
     return codes.map(function (code) {
-      return {name: T.zones[code], type: "bar", stack: stacked ? "zones" : undefined,
+      return {name: T.zones[code], type: "bar", stack: stacked ? "zones" : undefined, itemStyle: {color: ZONE_COLORS[code]},
               data: points.map(function (p) { return styled(p[code], p.quality, ZONE_COLORS[code]); })};
     });
   }
@@ -211,7 +212,10 @@
     th.textContent = T.sum;
     foot.appendChild(th);
     var sums = zoneCodes.map(function (c) { return data.totals[c]; }).concat([data.totals.total]);
-    if (data.compare) { sums.push(data.compare.totals ? data.compare.totals.total : null); }
+    if (data.compare) {
+      var compared = data.compare.points.some(function (p) { return p.total !== null; });
+      sums.push(compared && data.compare.totals ? data.compare.totals.total : null);
+    }
     sums.forEach(function (value) {
       var td = document.createElement("td");
       td.className = "text-end fw-semibold";
