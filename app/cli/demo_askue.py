@@ -1,12 +1,14 @@
 """Demo ASKUE: the sources `make run` starts stand-ins for (Procfile.dev) and meters behind each, so the
-operator's pages and the charts fill in live. Idempotent: what exists is left as it is."""
+operator's pages and the charts fill in live, and a feeder of the street-lighting meters with its input
+meter on the ASKUE server, for the group pages and their balance. Idempotent: what exists is left as
+it is."""
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Account, AskuePoint, AskueSource, Meter, MeterReading, Premises
+from app.models import Account, AskuePoint, AskueSource, Meter, MeterGroup, MeterGroupMember, MeterReading, Premises
 from app.services import accounts
 from askue.simulators.dlms import demo_serial
 
@@ -36,9 +38,19 @@ LINE_METERS = [
     ("askue-server", "Меркурий 234 ARTM", "PT000002", 1, None, None),
     ("askue-server", "Меркурий 234 ARTM", "PT000003", 1, None, None),
 ]
+# A feeder of that account's lines: its input meter at the head reports through the ASKUE server.
+FEEDER = ("Ф-14", "Ф-14 ТП-14")
+FEEDER_INPUT = ("Меркурий 234 ARTM", "PT000004")
+FEEDER_SOURCES = ("modbus-gw", "mercury-line")
+FEEDER_SERIALS = ("PT000002", "PT000003")
 
 
 def seed() -> int:
+    made = _sources_and_meters()
+    return made + _feeder()
+
+
+def _sources_and_meters() -> int:
     if db.session.scalar(select(AskueSource.id).limit(1)) is not None:
         return 0
     sources = {}
@@ -68,5 +80,42 @@ def seed() -> int:
                                     source="installation", status="billed",
                                     **{zone.lower(): Decimal(0) for zone in ("T1", "T2", "T3")[:zones]}))
         made += 1
+    db.session.commit()
+    return made
+
+
+def _feeder() -> int:
+    """The feeder Ф-14, its input meter PT000004 (one more point of the ASKUE server) and its members."""
+    if db.session.scalar(select(MeterGroup.id).where(MeterGroup.code == FEEDER[0])) is not None:
+        return 0
+    server = db.session.scalar(select(AskueSource).where(AskueSource.code == "askue-server"))
+    account = db.session.scalar(select(Account).where(Account.number == LINE_ACCOUNT[0]))
+    if server is None or account is None:
+        return 0
+    made = 0
+    model, serial = FEEDER_INPUT
+    meter = db.session.scalar(select(Meter).where(Meter.model == model, Meter.serial == serial))
+    if meter is None:
+        premises = db.session.scalar(select(Premises).where(Premises.account_id == account.id,
+                                                            Premises.kind == "non_residential").limit(1))
+        meter = Meter(premises=premises, resource="electricity", model=model, serial=serial, zones=1, digits=6,
+                      installed_on=date(2025, 10, 20), askue=True)
+        db.session.add(meter)
+        db.session.add(MeterReading(meter=meter, period=date(2025, 10, 1), taken_on=meter.installed_on,
+                                    source="installation", status="billed", t1=Decimal(0)))
+        made += 1
+    db.session.flush()
+    if db.session.scalar(select(AskuePoint.id).where(AskuePoint.meter_id == meter.id)) is None:
+        db.session.add(AskuePoint(meter=meter, source=server, code=serial, pmax_kw=100))
+    members = db.session.scalars(
+        select(Meter.id).join(AskuePoint, AskuePoint.meter_id == Meter.id)
+        .join(AskueSource, AskueSource.id == AskuePoint.source_id).join(Premises, Premises.id == Meter.premises_id)
+        .where(Premises.account_id == account.id, Meter.id != meter.id,
+               (AskueSource.code.in_(FEEDER_SOURCES)) | (AskuePoint.code.in_(FEEDER_SERIALS)))
+        .order_by(Meter.serial)).all()
+    group = MeterGroup(code=FEEDER[0], name=FEEDER[1], kind="feeder", input_meter=meter)
+    db.session.add(group)
+    db.session.flush()
+    db.session.add_all(MeterGroupMember(group_id=group.id, meter_id=meter_id) for meter_id in members)
     db.session.commit()
     return made

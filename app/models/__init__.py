@@ -6,6 +6,7 @@ from app.models.audit import AuditEvent
 from app.models.billing import (AccountPeriod, Accrual, BillingPeriod, ConsumptionNorm, DueDateRule, KeyRate,
                                 LedgerEntry, PenaltyRateCap, Tariff)
 from app.models.connection import ConnectionRate
+from app.models.meter_groups import GROUP_KINDS, MeterGroup, MeterGroupMember
 from app.models.cases import (ApplicationDraft, Case, CaseDocument, CaseEvent, CaseNumberCounter, HumanTask, OutboxMessage,
                               ProcessDefinition)
 from app.models.payments import AutoPayment, Payment, PaymentEvent, PaymentReceipt
@@ -38,6 +39,9 @@ __all__ = [
     "KeyRate",
     "LedgerEntry",
     "Meter",
+    "MeterGroup",
+    "MeterGroupMember",
+    "GROUP_KINDS",
     "MeterReading",
     "OutboxMessage",
     "Payment",

@@ -132,7 +132,7 @@ def series(user, account_id: int, meter_id: int, start: date, end: date, step: s
     if first > last:
         raise InvalidInput(_l("This range lies outside the part of the account's history available to you."),
                            field="from")
-    as_of, minutes = _latest(meter.id) if meter.askue else (None, 30)
+    as_of, minutes = latest_interval(meter.id) if meter.askue else (None, 30)
     scope = Scope(account, meter, step, ZoneInfo(current_app.config["TIMEZONE"]), now or utcnow(), minutes, window)
     render = _Renderer(scope, unit)
     if render.prices is not None:
@@ -205,7 +205,7 @@ def _read(scope: Scope, first: date, last: date, with_extremes: bool = False):
     return reader(scope, first, last, with_extremes)
 
 
-def _days(first: date, last: date):
+def local_days(first: date, last: date):
     day = first
     while day <= last:
         yield day
@@ -287,7 +287,7 @@ TOP = (select(_day.day, _day.t1, _day.t2, _day.t3)
        .order_by((_day.t1 + _day.t2 + _day.t3).desc(), _day.day).limit(TOP_DAYS))
 
 
-def _latest(meter_id: int) -> tuple[datetime | None, int]:
+def latest_interval(meter_id: int) -> tuple[datetime | None, int]:
     """The end of the newest interval stored for the meter ("data as of"), and its interval length."""
     row = db.session.execute(LATEST, {"meter": meter_id}).first()
     if row is None:
@@ -295,7 +295,7 @@ def _latest(meter_id: int) -> tuple[datetime | None, int]:
     return row.start + timedelta(minutes=row.minutes), row.minutes
 
 
-def _quality(present: int, expected: int, substituted: int) -> str:
+def quality_of(present: int, expected: int, substituted: int) -> str:
     if not present:
         return "missing"
     if present < expected:
@@ -392,7 +392,7 @@ def _hour_points(scope: Scope, first: date, last: date, with_extremes: bool):
     append = raws.append
     index = 0
     start = origin
-    for day in _days(first, last):
+    for day in local_days(first, last):
         end = scope.midnight(day + DAY)
         texts, minutes = _hours_of(scope, start, end)
         stop = index + len(texts)
@@ -414,7 +414,7 @@ def _hour_points(scope: Scope, first: date, last: date, with_extremes: bool):
                     continue
                 expected = scope.expected(start + HOUR * n, start + HOUR * (n + 1)) * scope.minutes
                 append((text, day, day, IN_ZONE[hour_zones[n]](wh),
-                        _quality(minutes_stored[index + n], expected, subs[index + n])))
+                        quality_of(minutes_stored[index + n], expected, subs[index + n])))
         index, start = stop, end
     if not with_extremes:
         return raws, None, []
@@ -431,14 +431,14 @@ def _day_points(scope: Scope, first: date, last: date, with_extremes: bool):
                                                              "last": last}).all()}
     raws = []
     start = scope.midnight(first)
-    for day in _days(first, last):
+    for day in local_days(first, last):
         end = scope.midnight(day + DAY)
         row = rows.get(day)
         if row is None or not row.intervals:
             raws.append((scope.local(start), day, day, None, "missing"))
         else:
             raws.append((scope.local(start), day, day, (row.t1, row.t2, row.t3),
-                         _quality(row.intervals, scope.expected(start, end), row.substituted)))
+                         quality_of(row.intervals, scope.expected(start, end), row.substituted)))
         start = end
     if not with_extremes:
         return raws, None, []
@@ -465,7 +465,7 @@ def _month_points(scope: Scope, first: date, last: date, with_extremes: bool):
             raws.append((scope.local(start), begin, end, None, "missing"))
         else:
             raws.append((scope.local(start), begin, end, sums[:3],
-                         _quality(sums[3], scope.expected(start, stop), sums[4])))
+                         quality_of(sums[3], scope.expected(start, stop), sums[4])))
         month = next_period(month)
     if not with_extremes:
         return raws, None, []
