@@ -16,8 +16,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bench.billing import copy
-from bench.support import database_url, migrated_app, report
+from bench.support import copy_askue_meters, database_url, migrated_app, report
 
 FIRST_DAY = datetime(2026, 10, 31, 21, 0, tzinfo=timezone.utc)  # 1 November 2026, 00:00 Moscow
 NOW = datetime(2026, 11, 4, tzinfo=timezone.utc).isoformat()
@@ -25,7 +24,6 @@ NOW = datetime(2026, 11, 4, tzinfo=timezone.utc).isoformat()
 
 def build(app, meters: int) -> None:
     from app.extensions import db
-    from app.services.accounts import code_hash
 
     with app.app_context():
         with db.engine.begin() as conn:
@@ -33,21 +31,8 @@ def build(app, meters: int) -> None:
                               "RESTART IDENTITY CASCADE"))
         raw = db.engine.raw_connection()
         conn = raw.driver_connection
-        hashed = code_hash("1234")
-        ids = range(1, meters + 1)
-        copy(conn, "account", ["id", "number", "holder_name", "address", "verification_code_hash", "is_closed",
-                               "region", "category", "penalty_scheme", "created_at"],
-             ((n, f"{5000000000 + n}", f"Абонент {n}", f"ул. Профильная, {n}", hashed, "f", "77", "population_urban",
-               "household", NOW) for n in ids))
-        copy(conn, "premises", ["id", "account_id", "address", "kind", "residents"],
-             ((n, n, f"ул. Профильная, {n}", "residential", 2) for n in ids))
-        copy(conn, "meter", ["id", "premises_id", "resource", "model", "serial", "zones", "digits", "installed_on",
-                             "askue"],
-             ((n, n, "electricity", "СПОДЭС", f"P{n:09d}", 1 + n % 3, 6, "2025-07-10", "t") for n in ids))
-        copy(conn, "askue_source", ["id", "code", "name", "protocol", "settings", "every_minutes", "enabled"],
-             [(1, "bench", "ASKUE server", "rest", "{}", 15, "t")])
-        copy(conn, "askue_point", ["id", "meter_id", "source_id", "code", "failures"],
-             ((n, n, 1, f"PT{n:09d}", 0) for n in ids))
+        copy_askue_meters(conn, meters, number_base=5000000000, street="ул. Профильная", serial_prefix="P",
+                          point_prefix="PT", installed_on="2025-07-10", created_at=NOW)
         conn.commit()
         raw.close()
         with db.engine.begin() as c:

@@ -24,8 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bench.billing import copy
-from bench.support import database_url, migrated_app, percentile, report
+from bench.support import copy_askue_meters, database_url, migrated_app, percentile, report
 
 YEAR = 2025
 NOW = "2026-01-15T00:00:00+00:00"
@@ -54,7 +53,6 @@ def built_already(app, meters: int) -> bool:
 def build(app, meters: int) -> dict:
     from app.extensions import db
     from app.services import askue_storage
-    from app.services.accounts import code_hash
     from app.services.interval_zones import load_calendar
 
     timings = {}
@@ -67,21 +65,8 @@ def build(app, meters: int) -> dict:
                               "interval_substitute, askue_source RESTART IDENTITY CASCADE"))
         raw = db.engine.raw_connection()
         conn = raw.driver_connection
-        hashed = code_hash("1234")
-        ids = range(1, meters + 1)
-        copy(conn, "account", ["id", "number", "holder_name", "address", "verification_code_hash", "is_closed",
-                               "region", "category", "penalty_scheme", "created_at"],
-             ((n, f"{6000000000 + n}", f"Абонент {n}", f"ул. Графиков, {n}", hashed, "f", "77", "population_urban",
-               "household", NOW) for n in ids))
-        copy(conn, "premises", ["id", "account_id", "address", "kind", "residents"],
-             ((n, n, f"ул. Графиков, {n}", "residential", 2) for n in ids))
-        copy(conn, "meter", ["id", "premises_id", "resource", "model", "serial", "zones", "digits", "installed_on",
-                             "askue"],
-             ((n, n, "electricity", "СПОДЭС", f"C{n:09d}", 1 + n % 3, 6, f"{YEAR - 1}-12-01", "t") for n in ids))
-        copy(conn, "askue_source", ["id", "code", "name", "protocol", "settings", "every_minutes", "enabled"],
-             [(1, "bench", "ASKUE server", "rest", "{}", 15, "t")])
-        copy(conn, "askue_point", ["id", "meter_id", "source_id", "code", "failures"],
-             ((n, n, 1, f"CP{n:09d}", 0) for n in ids))
+        copy_askue_meters(conn, meters, number_base=6000000000, street="ул. Графиков", serial_prefix="C",
+                          point_prefix="CP", installed_on=f"{YEAR - 1}-12-01", created_at=NOW)
         conn.commit()
         raw.close()
         askue_storage.ensure_partitions(first, last - timedelta(hours=1))

@@ -10,7 +10,6 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 

@@ -26,7 +26,7 @@ meter is silent, as on a real line.
 import argparse
 import math
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from dlms_cosem import dlms_data, time as cosem_time
