@@ -2,14 +2,19 @@
 operator's pages and the charts fill in live, and a feeder of the street-lighting meters with its input
 meter on the ASKUE server, for the group pages and their balance. Idempotent: what exists is left as
 it is."""
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Account, AskuePoint, AskueSource, Meter, MeterGroup, MeterGroupMember, MeterReading, Premises
-from app.services import accounts
+from app.models import (Account, AskuePoint, AskueSource, Meter, MeterGroup, MeterGroupMember, MeterReading, Premises,
+                        interval_table)
+from app.services import accounts, askue_storage
+from app.services.periods import local_today
+from askue.series import Series
 from askue.simulators.dlms import demo_serial
 
 HOST = "127.0.0.1"
@@ -45,9 +50,18 @@ FEEDER_SOURCES = ("modbus-gw", "mercury-line")
 FEEDER_SERIALS = ("PT000002", "PT000003")
 
 
+# Ivanova's two-zone meter reports through the ASKUE server too, so a household's charts have zones.
+HOUSEHOLD_METER = ("41238765", "PT000005")
+# A year of half-hours for the meters on the ASKUE server, so the charts have history to compare;
+# the server's stand-in keeps adding to it live (the same virtual meters).
+HISTORY_DAYS = 400
+
+
 def seed() -> int:
     made = _sources_and_meters()
-    return made + _feeder()
+    made += _feeder()
+    _history()
+    return made
 
 
 def _sources_and_meters() -> int:
@@ -59,11 +73,12 @@ def _sources_and_meters() -> int:
                                     url=url, settings=settings, every_minutes=15)
         db.session.add(sources[code])
     made = 0
-    legal = db.session.scalar(select(Meter).where(Meter.serial == LEGAL_METER[0]))
-    if legal is not None:
-        legal.askue = True
-        db.session.add(AskuePoint(meter=legal, source=sources["askue-server"], code=LEGAL_METER[1], pmax_kw=15))
-        made += 1
+    for serial, code in (LEGAL_METER, HOUSEHOLD_METER):
+        known = db.session.scalar(select(Meter).where(Meter.serial == serial))
+        if known is not None:
+            known.askue = True
+            db.session.add(AskuePoint(meter=known, source=sources["askue-server"], code=code, pmax_kw=15))
+            made += 1
     number, holder, address, code = LINE_ACCOUNT
     account = db.session.scalar(select(Account).where(Account.number == number))
     if account is None:
@@ -119,3 +134,24 @@ def _feeder() -> int:
     db.session.add_all(MeterGroupMember(group_id=group.id, meter_id=meter_id) for meter_id in members)
     db.session.commit()
     return made
+
+
+def _history() -> None:
+    from askue.simulators.meters import VirtualMeter
+
+    points = db.session.scalars(select(AskuePoint).join(AskueSource).where(AskueSource.code == "askue-server")).all()
+    if not points or db.session.scalar(select(interval_table.c.meter_id).where(
+            interval_table.c.meter_id == points[0].meter_id).limit(1)) is not None:
+        return
+    db.session.commit()  # end the reading transaction: the load makes month partitions beside it
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    today = local_today()
+    series = []
+    for point in points:
+        meter = VirtualMeter(f"askue:{point.code}")
+        for back in range(HISTORY_DAYS, 0, -1):
+            start = datetime.combine(today - timedelta(days=back), time(), tz)
+            values = [round(meter.power_kw(start + timedelta(minutes=30 * i)) * 500) for i in range(48)]
+            series.append(Series(point.code, "A+", start, 30, values))
+    askue_storage.store(series, askue_storage.point_index(p.code for p in points))
+    db.session.commit()

@@ -20,6 +20,7 @@ from functools import lru_cache
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
@@ -376,16 +377,32 @@ def _month_starts(first: datetime, last: datetime) -> list[date]:
 
 def ensure_partitions(first: datetime, last: datetime) -> None:
     """Create the month partitions the interval starts fall in (UTC months), in their own short
-    transaction so that a long load does not hold the parent table locked."""
+    transaction so that a long load does not hold the parent table locked. When the caller's own
+    transaction already holds a lock on the table (it read from it), that transaction would block
+    the other connection for ever: after a short wait the partition is made in the caller's
+    transaction instead."""
     engine = db.engine
     wanted = [m for m in _month_starts(first, last) if (engine.url.database, m) not in _partitions]
     if not wanted:
         return
+    blocked = False
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SET lock_timeout = '2s'"))
         for month in wanted:
-            following = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-            conn.execute(text(
-                f"CREATE TABLE IF NOT EXISTS meter_interval_y{month.year}m{month.month:02d} "
-                f"PARTITION OF meter_interval FOR VALUES FROM ('{month.isoformat()} 00:00+00') "
-                f"TO ('{following.isoformat()} 00:00+00')"))
+            if not blocked:
+                try:
+                    conn.execute(_partition_ddl(month))
+                except OperationalError as error:
+                    if not isinstance(error.orig, psycopg.errors.LockNotAvailable):
+                        raise
+                    blocked = True
+            if blocked:
+                db.session.execute(_partition_ddl(month))
             _partitions.add((engine.url.database, month))
+
+
+def _partition_ddl(month: date):
+    following = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+    return text(f"CREATE TABLE IF NOT EXISTS meter_interval_y{month.year}m{month.month:02d} "
+                f"PARTITION OF meter_interval FOR VALUES FROM ('{month.isoformat()} 00:00+00') "
+                f"TO ('{following.isoformat()} 00:00+00')")

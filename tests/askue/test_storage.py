@@ -92,3 +92,11 @@ def test_unknown_points_refuse_the_whole_batch(users, billing):
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(interval_table)) == 0
     assert db.session.scalar(select(func.count()).select_from(MeterEventLog)) == 0
+
+
+def test_a_load_after_reading_the_table_in_the_same_transaction_makes_its_partition(users, billing):
+    meter = _point(users, billing, zones=1)
+    db.session.execute(select(func.count()).select_from(interval_table))  # the transaction now holds a lock
+    # A month nobody has stored in yet: its partition is made without waiting on ourselves.
+    stored = _store([Series(meter.serial, "A+", datetime(2031, 3, 1, tzinfo=UTC), 30, [5, 6])])
+    assert stored.new == 2
