@@ -53,6 +53,8 @@ def celery_init_app(app: Flask) -> Celery:
             "auto-payments": {"task": "payments.autopay", "schedule": crontab(minute=30)},
             # Each ASKUE source has its own interval (15 minutes by default); this only finds the due ones.
             "poll-askue": {"task": "askue.poll_due", "schedule": 60.0},
+            "cover-closed-interval-months": {"task": "askue.cover_closed_months",
+                                             "schedule": crontab(minute=15, hour=3, day_of_month=1)},
             "overdue-digest": {"task": "cases.overdue_digest", "schedule": crontab(minute=0, hour=8)},
             # The previous month is closed once its reading window and the last day have passed.
             "close-previous-period": {

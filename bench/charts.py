@@ -228,6 +228,12 @@ def main() -> None:
               f"analyze {built['analyze_s']:.0f} s", flush=True)
     else:
         print(f"reusing the {args.meters} meters × {YEAR} by hour built before (--rebuild to build again)")
+    with app.app_context():  # what the monthly job does once a month is over
+        from app.services import askue_storage
+
+        covered = askue_storage.cover_closed_months()
+    if covered:
+        print(f"covering index made for {len(covered)} closed month(s)", flush=True)
     timings = measure(app, args.meters, args.samples, args.seed)
     for step, values in timings.items():
         values.sort()

@@ -31,3 +31,11 @@ def poll_source(source_id: int) -> dict:
         return {"source_id": source_id, "failed": True}
     return {"source_id": source_id, "read": result.meters_read, "failed_meters": result.meters_failed,
             "values_new": result.values_new, "pages": result.pages}
+
+
+@shared_task(name="askue.cover_closed_months")
+def cover_closed_months() -> list[str]:
+    """Once a month is over, its interval partition gets the index the charts read alone."""
+    from app.services import askue_storage
+
+    return askue_storage.cover_closed_months()

@@ -1,7 +1,7 @@
 """Storing interval data: raw values kept as they came, sums per local day and zone, re-delivery a no-op."""
 from datetime import date, datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import IntervalDay, IntervalMonth, MeterEventLog, interval_table
@@ -100,3 +100,19 @@ def test_a_load_after_reading_the_table_in_the_same_transaction_makes_its_partit
     # A month nobody has stored in yet: its partition is made without waiting on ourselves.
     stored = _store([Series(meter.serial, "A+", datetime(2031, 3, 1, tzinfo=UTC), 30, [5, 6])])
     assert stored.new == 2
+
+
+def test_months_that_are_over_get_the_index_charts_read_alone(users, billing):
+    meter = _point(users, billing, zones=1)
+    _store([Series(meter.serial, "A+", datetime(2026, 9, 10, tzinfo=UTC), 30, [1, 2]),
+            Series(meter.serial, "A+", datetime(2026, 11, 10, tzinfo=UTC), 30, [3, 4])])
+
+    made = askue_storage.cover_closed_months(now=datetime(2026, 11, 22, tzinfo=UTC))
+    again = askue_storage.cover_closed_months(now=datetime(2026, 11, 22, tzinfo=UTC))
+
+    if db.engine.dialect.name != "postgresql":
+        assert made == []  # SQLite keeps one table and its key
+        return
+    assert "meter_interval_y2026m09" in made and "meter_interval_y2026m11" not in made and again == []
+    indexes = set(db.session.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename LIKE 'meter_interval_y%'")))
+    assert "meter_interval_y2026m09_cover" in indexes and "meter_interval_y2026m11_cover" not in indexes
