@@ -135,8 +135,7 @@ def _poll_meters(source: AskueSource, fixed_now: datetime | None, result: PollRe
         if profile and previous and previous_at and "total" in reading.energy_kwh:
             _check_profile(point, profile[0], Decimal(previous["total"]), previous_at, reading, read_at, events)
         series.extend(profile)
-    refs = {p.code: askue_storage.PointRef(p.meter_id, p.meter.zones, float(p.pmax_kw) if p.pmax_kw else None)
-            for p in points}
+    refs = {p.code: askue_storage.PointRef.of(p) for p in points}
     stored = askue_storage.store(series, refs, source.id)
     result.values_new, result.values_repeated = stored.new, stored.repeated
     events.extend((meter_id, at, kind, "validation", details) for meter_id, at, kind, details in stored.findings)
@@ -218,7 +217,7 @@ def _accepted(point: AskuePoint, reading: MeterReading, read_at: datetime, minut
     if total is None:
         return []
     if previous and "total" in previous and Decimal(previous["total"]) > total and \
-            not _rolled_over(point, Decimal(previous["total"]), total):
+            not is_rollover(Decimal(previous["total"]), total, point.meter.rollover):
         events.append((point.meter_id, read_at.replace(microsecond=0), "counter_decreased", "validation",
                        {"previous": previous["total"], "now": str(total)}))
         return []  # keep the previous counters: the next good reading is compared with them
@@ -259,10 +258,6 @@ def _check_profile(point: AskuePoint, profile: Series, previous: Decimal, previo
     if not inside - 20 <= grown <= inside + slack:
         events.append((point.meter_id, read_at.replace(microsecond=0), "profile_mismatch", "validation",
                        {"profile_wh": inside, "counters_wh": grown, "since": previous_at.isoformat()}))
-
-
-def _rolled_over(point: AskuePoint, previous: Decimal, current: Decimal) -> bool:
-    return is_rollover(previous, current, point.meter.rollover)
 
 
 def _boundary(moment: datetime, minutes: int) -> datetime | None:

@@ -49,6 +49,10 @@ class PointRef:
     zones: int
     pmax_kw: float | None = None
 
+    @classmethod
+    def of(cls, point: AskuePoint) -> "PointRef":
+        return cls(point.meter_id, point.meter.zones, float(point.pmax_kw) if point.pmax_kw is not None else None)
+
 
 @dataclass
 class Stored:

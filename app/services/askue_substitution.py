@@ -80,7 +80,7 @@ def substitute_month(point: AskuePoint, period: date, calendar: ZoneCalendar | N
         return 0, len(gaps)
     method = METHODS[rule.method]
     values = [(gap, wh) for gap in gaps if (wh := method(gap, raw, point, minutes, tz)) is not None]
-    ref = askue_storage.PointRef(point.meter_id, meter.zones, float(point.pmax_kw) if point.pmax_kw else None)
+    ref = askue_storage.PointRef.of(point)
     made = askue_storage.add_substitutes(ref, "A+", minutes, values, f"{rule.code}@{rule.version}", calendar)
     return made, len(gaps) - made
 
