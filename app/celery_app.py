@@ -56,6 +56,8 @@ def celery_init_app(app: Flask) -> Celery:
             "cover-closed-interval-months": {"task": "askue.cover_closed_months",
                                              "schedule": crontab(minute=15, hour=3, day_of_month=1)},
             "overdue-digest": {"task": "cases.overdue_digest", "schedule": crontab(minute=0, hour=8)},
+            "disclosure-reminders": {"task": "disclosure.remind", "schedule": crontab(minute=10, hour=8)},
+            "disclosure-snapshots": {"task": "disclosure.snapshot_due", "schedule": crontab(minute=20, hour=6)},
             # The previous month is closed once its reading window and the last day have passed.
             "close-previous-period": {
                 "task": "billing.close_period",
@@ -63,7 +65,7 @@ def celery_init_app(app: Flask) -> Celery:
             },
         },
         include=["app.tasks.notify", "app.tasks.system", "app.tasks.billing", "app.tasks.cases",
-                 "app.tasks.outbox", "app.tasks.payments", "app.tasks.askue"],
+                 "app.tasks.outbox", "app.tasks.payments", "app.tasks.askue", "app.tasks.disclosure"],
     )
     celery.set_default()
     app.extensions["celery"] = celery

@@ -136,6 +136,10 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024
+    # Information disclosure: the largest document published (annual statements run large), and how
+    # many days before a deadline the responsible person is reminded.
+    DISCLOSURE_MAX_MB = env_int("DISCLOSURE_MAX_MB", 50)
+    DISCLOSURE_REMIND_DAYS = env_int("DISCLOSURE_REMIND_DAYS", 14)
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (nginx: 1).
     # With none, say 0: otherwise a client could forge its address and escape the login throttle.
     PROXY_COUNT = env_int("PROXY_COUNT", 1)

@@ -62,6 +62,8 @@ def init_app(app) -> None:
     app.jinja_env.filters["quantity"] = quantity
     app.jinja_env.filters["price"] = lambda v: format_decimal(v, "#,##0.00##") if v is not None else ""
     app.jinja_env.filters["isodate"] = lambda v, fmt="short": format_date(date.fromisoformat(v), fmt) if v else ""
+    app.jinja_env.filters["filesize"] = filesize
+    app.jinja_env.filters["l10n"] = localized_attribute
 
 
 @lru_cache(maxsize=4096)
@@ -80,6 +82,29 @@ def _separators(locale: str) -> tuple[str, str]:
 def _localized(text: str) -> str:
     group, decimal = _separators(str(get_locale()))
     return text.replace(",", "\x00").replace(".", decimal).replace("\x00", group)
+
+
+def filesize(size: int | None) -> str:
+    """A file's size as a link should say it: "820 KB", "1.2 MB" ("1,2 МБ" in Russian)."""
+    from flask_babel import gettext as _
+
+    if size is None:
+        return ""
+    if size < 1024:
+        return _("%(n)s B", n=size)
+    if size < 1024 * 1024:
+        return _("%(n)s KB", n=_localized(f"{round(size / 1024):,}"))
+    return _("%(n)s MB", n=_localized(f"{size / 1024 / 1024:,.1f}".removesuffix(".0")))
+
+
+def localized_attribute(obj, name: str) -> str:
+    """`obj.<name>_en` on English pages (when filled), else `obj.<name>_ru`: for data kept in both
+    languages, such as the disclosure taxonomy."""
+    if str(get_locale()) == "en":
+        value = getattr(obj, f"{name}_en", None)
+        if value:
+            return value
+    return getattr(obj, f"{name}_ru")
 
 
 def quantity(value) -> str:

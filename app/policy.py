@@ -43,6 +43,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "rates.manage": frozenset({ANALYST, ADMIN}),
     "askue.operate": frozenset({OPERATOR, ADMIN}),
     "billing.manage": frozenset({ADMIN, "group:billing"}),
+    # The disclosure workplace (what is due, what was published); publishing itself is per category.
+    "disclosure.publish": STAFF_ROLES,
+    "disclosure.manage": frozenset({ADMIN}),
+    "disclosure.capacity": frozenset({OPERATOR, ADMIN}),
 }
 
 
@@ -140,3 +144,14 @@ def can_manage_account(user, account) -> bool:
     """Only the owner adds and removes representatives."""
     owner = account.owner_access()
     return owner is not None and owner.user_id == user.id
+
+
+def can_publish_in(user, category) -> bool:
+    """A disclosure category is published in by administrators and by the staff of its publisher
+    group; a category with no group only by administrators."""
+    if not is_staff(user):
+        return False
+    if ADMIN in user.roles:
+        return True
+    group_id = category.publisher_group_id
+    return group_id is not None and any(g.id == group_id for g in user.groups)

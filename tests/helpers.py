@@ -120,3 +120,12 @@ class Clock:
 
     def __call__(self):
         return self.now
+
+
+def make_pdf(text: str) -> bytes:
+    """A real one-page PDF with the text on it (WeasyPrint, as the app renders its own)."""
+    from html import escape
+
+    from weasyprint import HTML
+
+    return HTML(string=f"<p>{escape(text)}</p>").write_pdf()

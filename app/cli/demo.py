@@ -7,7 +7,7 @@ from app import policy
 from app.extensions import db
 from app.models import OWNER, REPRESENTATIVE, Account, AccountAccess, User
 from app.models.types import utcnow
-from app.cli import demo_askue, demo_billing
+from app.cli import demo_askue, demo_billing, demo_disclosure
 from app.services import accounts, connection_fees, passwords, users
 
 DEMO_PASSWORD = "demo-Password-2026"
@@ -73,6 +73,7 @@ def seed() -> dict:
     created["askue_meters"] = demo_askue.seed()
     created["connection_rates"] = connection_fees.seed_demo_rates()
     created["cases"] = _cases()
+    created["disclosure_documents"] = demo_disclosure.seed()
     return created
 
 

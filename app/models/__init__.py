@@ -6,6 +6,8 @@ from app.models.audit import AuditEvent
 from app.models.billing import (AccountPeriod, Accrual, BillingPeriod, ConsumptionNorm, DueDateRule, KeyRate,
                                 LedgerEntry, PenaltyRateCap, Tariff)
 from app.models.connection import ConnectionRate
+from app.models.disclosure import (DisclosureCategory, DisclosureDocument, DisclosureItem, DisclosureReminder,
+                                   DisclosureStandard, SubstationCapacity)
 from app.models.meter_groups import GROUP_KINDS, MeterGroup, MeterGroupMember
 from app.models.cases import (ApplicationDraft, Case, CaseDocument, CaseEvent, CaseNumberCounter, HumanTask, OutboxMessage,
                               ProcessDefinition)
@@ -34,6 +36,12 @@ __all__ = [
     "CaseNumberCounter",
     "ConnectionRate",
     "ConsumptionNorm",
+    "DisclosureCategory",
+    "DisclosureDocument",
+    "DisclosureItem",
+    "DisclosureReminder",
+    "DisclosureStandard",
+    "SubstationCapacity",
     "DueDateRule",
     "HumanTask",
     "KeyRate",

@@ -32,6 +32,12 @@ from app.services.errors import Conflict, InvalidInput
 
 CENT = Decimal("0.01")
 LIMITS = {"up_to_15": Decimal(15), "up_to_150": Decimal(150), "from_150_to_670": Decimal(670)}
+# What a rate prices, and the applicants' categories by maximum power: for the rates page and the
+# disclosed tariffs alike.
+KIND_LABELS = {"standard_per_kw": _l("Standardised rate per kW"), "standard_per_km": _l("Standardised rate per km of line"),
+               "preferential_per_kw": _l("Preferential rate per kW"), "privileged_per_kw": _l("Privileged applicants, per kW")}
+CATEGORY_LABELS = {"up_to_15": _l("Up to 15 kW (individuals)"), "up_to_150": _l("Up to 150 kW"),
+                   "from_150_to_670": _l("150 to 670 kW")}
 
 
 @dataclass(frozen=True)

@@ -45,3 +45,11 @@ def send_autopay_stopped(user, rule) -> None:
 def send_receipt(user, payment, receipts) -> None:
     _deliver(user, "receipt", payment=payment, receipts=receipts,
              link=external_url("payments.show", public_id=payment.public_id))
+
+
+def send_disclosure_due(user, rows) -> None:
+    """The deadline letter to the person responsible for disclosure categories (rows of
+    `disclosure_compliance.status`), with a link to each item still to publish."""
+    links = {item.id: external_url("staff.disclosure_item", item_id=item.id) for row in rows for item in row.missing}
+    _deliver(user, "disclosure_due", rows=rows, links=links,
+             dashboard=external_url("staff.disclosure_compliance"))

@@ -16,6 +16,7 @@ ITEMS = [
     ("staff.connection_rates", _l("Connection rates"), "rates.manage"),
     ("staff.payments_page", _l("Payments"), "billing.manage"),
     ("staff.askue", _l("ASKUE"), "askue.operate"),
+    ("staff.disclosure_compliance", _l("Disclosure"), "disclosure.publish"),
     ("admin.users", _l("Users"), "users.manage"),
     ("admin.audit", _l("Audit log"), "audit.read"),
     ("admin.incidents", _l("Incidents"), "audit.read"),

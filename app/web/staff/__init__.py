@@ -43,4 +43,5 @@ def account(account_id):
     return render_template("staff/account.html", account=accounts.get_for(current_user, account_id))
 
 
-from app.web.staff import askue, askue_groups, billing, exchange, payments, rates  # noqa: E402,F401  (views register on bp)
+from app.web.staff import (askue, askue_groups, billing, disclosure, disclosure_capacity,  # noqa: E402,F401
+                           disclosure_compliance, exchange, payments, rates)  # (views register on bp)

@@ -14,10 +14,7 @@ from app.web.forms import Form, show_error
 from app.web.staff import bp
 from workflows.forms.fields import LocalDecimalField  # accepts 3800,00 as typed in Russian
 
-KIND_LABELS = {"standard_per_kw": _l("Standardised rate per kW"), "standard_per_km": _l("Standardised rate per km of line"),
-               "preferential_per_kw": _l("Preferential rate per kW"), "privileged_per_kw": _l("Privileged applicants, per kW")}
-CATEGORY_LABELS = {"up_to_15": _l("Up to 15 kW (individuals)"), "up_to_150": _l("Up to 150 kW"),
-                   "from_150_to_670": _l("150 to 670 kW")}
+KIND_LABELS, CATEGORY_LABELS = connection_fees.KIND_LABELS, connection_fees.CATEGORY_LABELS
 
 
 class RateForm(Form):
