@@ -129,3 +129,14 @@ def make_pdf(text: str) -> bytes:
     from weasyprint import HTML
 
     return HTML(string=f"<p>{escape(text)}</p>").write_pdf()
+
+
+def log_in(page, base: str, email: str, password: str | None = None) -> None:
+    """Log in through the real login page in the browser (Playwright)."""
+    from tests.factories import PASSWORD
+
+    page.goto(f"{base}/auth/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password or PASSWORD)
+    page.locator("#password").press("Enter")
+    page.wait_for_load_state()

@@ -8,7 +8,6 @@ bill printed again later shows the same figures.
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import segno
 from flask import current_app
@@ -20,7 +19,7 @@ from app.extensions import db
 from app.models import Account, AccountPeriod, Accrual, LedgerEntry, Meter, Tariff
 from app.services import consumption, documents, ledger
 from app.services.errors import NotFound
-from app.services.periods import last_day
+from app.services.periods import last_day, local_date
 from app.services.resources import RESOURCES, zone_label
 
 ZERO = Decimal("0.00")
@@ -128,7 +127,7 @@ def bill_for(account: Account, period: date, issued_on: date | None = None) -> B
     # Opening entries carry a balance over from before the portal, whenever they were booked.
     before = [e for e in entries if e.booked_on < start or e.kind == "opening"]
     within = [e for e in entries if e.booked_on >= start and e.kind != "opening"]
-    issued_on = issued_on or closed.closed_at.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    issued_on = issued_on or local_date(closed.closed_at)
     return Bill(
         account=account, period=period, lines=lines,
         meters=_meter_uses(lines, meters),

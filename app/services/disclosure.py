@@ -8,10 +8,8 @@ UPDATE lets exactly one through; the other is told someone else published meanwh
 """
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, undefer
@@ -69,6 +67,15 @@ def seed_taxonomy(path: Path = SEED) -> dict:
                     added["items"] += 1
     db.session.commit()
     return added
+
+
+def save_taxonomy(row: DisclosureStandard | DisclosureCategory | DisclosureItem, user) -> None:
+    """Store a new or edited standard, category or item, with its audit event."""
+    created = row.id is None
+    db.session.add(row)
+    db.session.flush()
+    audit.record("disclosure.taxonomy_changed", actor=user, obj=row, details={"created": created})
+    db.session.commit()
 
 
 def standards() -> list[DisclosureStandard]:
@@ -257,8 +264,3 @@ def _snippet(text: str, words: list[str], width: int = 90) -> str:
     start = max(at - width, 0)
     return ("…" if start else "") + text[start:at + width] + ("…" if at + width < len(text) else "")
 
-
-def local_date(moment: datetime):
-    from zoneinfo import ZoneInfo
-
-    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()

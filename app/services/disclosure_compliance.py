@@ -26,7 +26,7 @@ from app.extensions import db
 from app.models.disclosure import (ONCE, ON_CHANGE, DisclosureCategory, DisclosureDocument, DisclosureItem,
                                    DisclosureReminder, DisclosureStandard)
 from app.services import disclosure_periods as periods
-from app.services.disclosure import local_date
+from app.services.periods import local_date
 
 OK, DUE_SOON, WAITING, OVERDUE, NEVER, WITHDRAWN, INCOMPLETE = \
     "ok", "due_soon", "waiting", "overdue", "never", "withdrawn", "incomplete"

@@ -15,6 +15,11 @@ def local_today() -> date:
     return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
+def local_date(moment: datetime) -> date:
+    """The company's calendar day of a moment."""
+    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
 def period_of(day: date) -> date:
     return day.replace(day=1)
 

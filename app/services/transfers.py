@@ -11,9 +11,7 @@ and commits with it.
 import re
 from datetime import date, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -23,7 +21,7 @@ from app.models import OWNER, Account, AccountAccess, BillingPeriod, Meter, Mete
 from app.models.types import utcnow
 from app.services import audit, consumption, ledger, readings, statements
 from app.services.errors import InvalidInput
-from app.services.periods import period_of
+from app.services.periods import local_date, period_of
 
 NUMBER = re.compile(r"\d{6,20}")
 ZERO = Decimal("0.00")
@@ -42,7 +40,7 @@ def owner_since(access: AccountAccess) -> date:
     """The first day of an owner's time with the account: its dated start, or the day they linked it."""
     if access.valid_from is not None:
         return access.valid_from
-    return access.granted_at.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return local_date(access.granted_at)
 
 
 def check_transfer(account: Account, applicant_id: int | None, on: date, today: date, field: str) -> None:

@@ -10,7 +10,8 @@ from app.extensions import db
 from app.services import askue_storage
 from app.services.periods import local_today
 from askue.series import Series
-from tests.factories import PASSWORD, BillingFactory, UserFactory
+from tests.factories import BillingFactory, UserFactory
+from tests.helpers import log_in
 
 pytestmark = pytest.mark.e2e
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -44,14 +45,6 @@ def customers(live_server):
             db.session.commit()
             made[zones] = {"email": email, "account_id": account.id, "meter_id": meter.id, "today": today}
         return made
-
-
-def _log_in(page, base, email):
-    page.goto(f"{base}/auth/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("#password").press("Enter")
-    page.wait_for_load_state()
 
 
 def _after(page, action=None):
@@ -99,7 +92,7 @@ def test_views_units_drill_down_and_the_table_matches_the_api(browser, live_serv
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
-    _log_in(page, base, data["email"])
+    log_in(page, base, data["email"])
     _after(page, lambda: page.goto(f"{base}/cabinet/accounts/{data['account_id']}/consumption"))
 
     # This month by day: a row a day, bars drawn, the sum is the API's.
@@ -145,7 +138,7 @@ def test_views_units_drill_down_and_the_table_matches_the_api(browser, live_serv
 
 def test_the_page_fits_a_phone_and_offers_the_downloads(page, live_server, customers):
     base, data = live_server["url"], customers[2]
-    _log_in(page, base, data["email"])
+    log_in(page, base, data["email"])
     _after(page, lambda: page.goto(f"{base}/cabinet/accounts/{data['account_id']}/consumption"))
     assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1")
     csv = page.request.get(base + page.locator("#download-csv").get_attribute("href").removeprefix(base))

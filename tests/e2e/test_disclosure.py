@@ -8,8 +8,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import DisclosureCategory, StaffGroup
 from app.services import disclosure
-from tests.factories import PASSWORD, UserFactory
-from tests.helpers import make_pdf
+from tests.factories import UserFactory
+from tests.helpers import log_in, make_pdf
 
 pytestmark = pytest.mark.e2e
 CATEGORY = "/disclosure/electricity/investment-programme/"
@@ -25,14 +25,6 @@ def publisher(live_server):
         category.publisher_group_id = db.session.scalar(select(StaffGroup.id).where(StaffGroup.code == "legal"))
         db.session.commit()
         return UserFactory(app).staff("specialist", groups=["legal"], email="disclosure.publisher@example.com").email
-
-
-def _log_in(page, base, email):
-    page.goto(f"{base}/auth/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("#password").press("Enter")
-    page.wait_for_load_state()
 
 
 def _log_out(page):
@@ -55,7 +47,7 @@ def _publish(page, base, title, text):
 
 def test_a_publication_replaced_by_a_newer_one_goes_to_the_archive_with_both_dates(desktop, live_server, publisher):
     page, base = desktop, live_server["url"]
-    _log_in(page, base, publisher)
+    log_in(page, base, publisher)
     _publish(page, base, "Инвестиционная программа на 2025 год", "Программа: 120 млн руб.")
     _log_out(page)
 
@@ -69,7 +61,7 @@ def test_a_publication_replaced_by_a_newer_one_goes_to_the_archive_with_both_dat
     assert download.ok and download.body().startswith(b"%PDF")
     assert page.get_by_text("Прежних версий нет.").is_visible()
 
-    _log_in(page, base, publisher)
+    log_in(page, base, publisher)
     _publish(page, base, "Инвестиционная программа на 2025 год (изм. 1)", "Программа: 135 млн руб.")
     _log_out(page)
 

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models.disclosure import DisclosureCategory, DisclosureItem, DisclosureReminder, DisclosureStandard
 from app.services import disclosure
 from app.services import disclosure_compliance as compliance
+from app.services.periods import local_date
 from tests.helpers import at_once, make_pdf
 
 PDF = None
@@ -82,7 +83,7 @@ def test_a_quarterly_category_goes_from_waiting_to_due_soon_to_overdue(admin):
     _publish_all(category, admin, "2026-Q1")
     met = _row(date(2026, 5, 1), category)
     assert (met.state, met.missing) == (compliance.OK, [])
-    assert met.last_published == disclosure.local_date(datetime.now(timezone.utc))
+    assert met.last_published == local_date(datetime.now(timezone.utc))
     # The next quarter has its own deadline: Q2 ends 30 June, due 30 July.
     assert _row(date(2026, 7, 1), category).state == compliance.WAITING
     assert _row(date(2026, 7, 1), category).due == date(2026, 7, 30)

@@ -1,6 +1,4 @@
 """Staff: publishing disclosure documents (upload, versions, withdrawal) and editing the taxonomy."""
-from datetime import date
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -18,9 +16,10 @@ from app.models import (DisclosureCategory, DisclosureDocument, DisclosureItem, 
                         UserRole)
 from app.models.disclosure import GENERATORS, PERIODICITIES
 from app.policy import require
-from app.services import audit, disclosure
+from app.services import disclosure
 from app.services import disclosure_periods as periods
 from app.services.errors import ServiceError
+from app.services.periods import local_today
 from app.web.forms import Form, show_error
 from app.web.staff import bp
 
@@ -44,17 +43,10 @@ class WithdrawForm(Form):
     revision = HiddenField()
 
 
-def _today() -> date:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
-
-
 def _period_choices(category: DisclosureCategory) -> list[SelectChoice]:
     if category.periodicity not in periods.PERIODIC:
         return [SelectChoice("", _("— no period (in force until replaced)"))]
-    recent = periods.recent(category.periodicity, _today(), count=8)
+    recent = periods.recent(category.periodicity, local_today(), count=8)
     # The period most often published is the last one that is over, so it comes first.
     ordered = recent[1:2] + recent[:1] + recent[2:]
     return [SelectChoice(p.code, p.label()) for p in ordered]
@@ -194,14 +186,10 @@ def disclosure_standard(standard_id=None):
         elif _taken(DisclosureStandard, form.code.data, standard, DisclosureStandard.code == form.code.data):
             form.code.errors = [_("A standard with this code exists.")]
         else:
-            created = standard is None
             standard = standard or DisclosureStandard()
             form.populate_obj(standard)
             standard.position = form.position.data or 0
-            db.session.add(standard)
-            db.session.flush()
-            audit.record("disclosure.taxonomy_changed", obj=standard, details={"created": created})
-            db.session.commit()
+            disclosure.save_taxonomy(standard, current_user)
             flash(_("Saved."), "success")
             return redirect(url_for("staff.disclosure_standard", standard_id=standard.id))
     status = 422 if request.method == "POST" else 200
@@ -229,7 +217,6 @@ def disclosure_category(category_id=None, standard_id=None):
                   DisclosureCategory.code == form.code.data):
             form.code.errors = [_("A category with this code exists in this standard.")]
         else:
-            created = category is None
             category = category or DisclosureCategory(standard_id=standard.id)
             for name in ("code", "clause", "title_ru", "title_en", "periodicity", "due_days"):
                 setattr(category, name, getattr(form, name).data)
@@ -238,10 +225,7 @@ def disclosure_category(category_id=None, standard_id=None):
             category.position = form.position.data or 0
             category.publisher_group_id = int(form.publisher_group.data) if form.publisher_group.data else None
             category.responsible_id = int(form.responsible.data) if form.responsible.data else None
-            db.session.add(category)
-            db.session.flush()
-            audit.record("disclosure.taxonomy_changed", obj=category, details={"created": created})
-            db.session.commit()
+            disclosure.save_taxonomy(category, current_user)
             flash(_("Saved."), "success")
             return redirect(url_for("staff.disclosure_category", category_id=category.id))
     status = 422 if request.method == "POST" else 200
@@ -273,15 +257,11 @@ def disclosure_item_save(category_id=None, item_id=None):
                   DisclosureItem.code == form.code.data):
             form.code.errors = [_("An item with this code exists in this category.")]
         else:
-            created = item is None
             item = item or DisclosureItem(category_id=category.id)
             item.code, item.title_ru, item.title_en = form.code.data, form.title_ru.data, form.title_en.data
             item.generator = form.generator.data or None
             item.position = form.position.data or 0
-            db.session.add(item)
-            db.session.flush()
-            audit.record("disclosure.taxonomy_changed", obj=item, details={"created": created})
-            db.session.commit()
+            disclosure.save_taxonomy(item, current_user)
             flash(_("Saved."), "success")
             return redirect(url_for("staff.disclosure_category", category_id=category.id))
     category_form = CategoryForm(formdata=None, obj=category, publisher_group=str(category.publisher_group_id or ""),
