@@ -24,6 +24,14 @@ $(VENDOR)/.installed: package.json package-lock.json
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.min.css.map \
 	   node_modules/bootstrap/dist/js/bootstrap.bundle.min.js node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map \
 	   node_modules/htmx.org/dist/htmx.min.js node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+	mkdir -p $(VENDOR)/bpmn-js/bpmn-font/css $(VENDOR)/bpmn-js/bpmn-font/font
+	cp node_modules/bpmn-js/dist/bpmn-modeler.production.min.js node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js \
+	   node_modules/bpmn-js/dist/assets/diagram-js.css \
+	   node_modules/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/bpmn-js/
+	cp node_modules/bpmn-js/dist/assets/bpmn-font/css/bpmn.css $(VENDOR)/bpmn-js/bpmn-font/css/
+	cp node_modules/bpmn-js/dist/assets/bpmn-font/font/bpmn.woff2 node_modules/bpmn-js/dist/assets/bpmn-font/font/bpmn.woff \
+	   node_modules/bpmn-js/dist/assets/bpmn-font/font/bpmn.ttf node_modules/bpmn-js/dist/assets/bpmn-font/font/bpmn.eot \
+	   node_modules/bpmn-js/dist/assets/bpmn-font/font/bpmn.svg $(VENDOR)/bpmn-js/bpmn-font/font/
 	touch $@
 
 vendor: $(VENDOR)/.installed

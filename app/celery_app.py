@@ -65,7 +65,8 @@ def celery_init_app(app: Flask) -> Celery:
             },
         },
         include=["app.tasks.notify", "app.tasks.system", "app.tasks.billing", "app.tasks.cases",
-                 "app.tasks.outbox", "app.tasks.payments", "app.tasks.askue", "app.tasks.disclosure"],
+                 "app.tasks.outbox", "app.tasks.payments", "app.tasks.askue", "app.tasks.disclosure",
+                 "app.tasks.processes"],
     )
     celery.set_default()
     app.extensions["celery"] = celery

@@ -11,7 +11,6 @@
 """
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -22,19 +21,16 @@ from app.models import Account, CaseEvent, Meter, User
 from app.services import audit, documents, throttle, transfers
 from app.services.errors import InvalidInput, TooManyAttempts
 from app.services.periods import local_today
-from workflows import definitions
 from workflows.handlers import check, handler
 
 ZONES = ("T1", "T2", "T3")
 CONFIRMED = {zone: f"confirmed_{zone.lower()}" for zone in ZONES}  # the specialist's corrected readings
 
 
-@lru_cache(maxsize=1)
 def _forms() -> dict:
-    from workflows import forms
+    from app.services import process_forms
 
-    folder = definitions.BPMN_FOLDER / "forms"
-    return {key: forms.load_file(folder / f"{key}.json") for key in ("reassignment_request", "reassignment_review")}
+    return {key: process_forms.current(key) for key in ("reassignment_request", "reassignment_review")}
 
 
 def _debt_text(decision: str | None, agreement: str | None) -> str:

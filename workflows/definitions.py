@@ -43,18 +43,29 @@ class Parsed:
     # False when the application is not about one of the applicant's accounts (it names the account
     # itself, as a change of owner does): the form offers no account to choose.
     applicant_account: bool = True
+    xml: bytes = b""
 
 
 def parse(xml: bytes | str) -> Parsed:
-    """Parse a BPMN document holding one executable process; DefinitionError when it cannot run."""
+    """Parse a BPMN document holding one executable process; DefinitionError when it cannot run.
+    `validation.check` says everything that is wrong with a diagram; this stops at the first thing."""
+    from workflows import validation
+
     data = xml.encode() if isinstance(xml, str) else xml
     parser = SpiffBpmnParser()
     try:
-        parser.add_bpmn_str(data)
+        if len(data) > validation.MAX_BYTES:
+            raise ValueError(f"larger than {validation.MAX_BYTES} bytes")
+        root = etree.fromstring(data, validation.safe_parser())
+        if root.getroottree().docinfo.internalDTD is not None:
+            raise ValueError("a document type declaration (<!DOCTYPE>)")
+        parser.add_bpmn_xml(root)
         keys = parser.get_process_ids()
     except (etree.XMLSyntaxError, ValidationException, ValueError) as error:
         raise DefinitionError([("document", f"not a BPMN diagram: {error}")]) from None
-    executable = list(keys)  # get_process_ids lists the executable processes only
+    # get_process_ids lists the executable processes only; those a call activity calls run inside the one.
+    called = {node.get("calledElement") for node in root.iter(f"{{{validation.BPMN}}}callActivity")}
+    executable = [key for key in keys if key not in called]
     if len(executable) != 1:
         raise DefinitionError([("document", f"expected one executable process, found {len(executable)}")])
     key = executable[0]
@@ -71,77 +82,42 @@ def parse(xml: bytes | str) -> Parsed:
     props = (getattr(starts[0], "extensions", {}) or {}).get("properties", {}) or {}
     prefix = props.get("casePrefix") or key[:3].upper()
     return Parsed(key, spec.description or key, spec, subprocess_specs, prefix, start.sla_days, start.form_key,
-                  start.check, applicant_account=props.get("applicantAccount") != "none")
+                  start.check, applicant_account=props.get("applicantAccount") != "none", xml=data)
 
 
 def validate(parsed: Parsed, forms: set[str], handlers: set[str], groups: set[str],
-             checks: set[str] = frozenset()) -> list[tuple[str, str]]:
-    """What would fail at run time, found now: unknown forms, handlers and groups, sandbox violations."""
-    from workflows import sandbox
+             checks: set[str] = frozenset(), messages: set[str] | None = None) -> list[tuple[str, str]]:
+    """What would fail at run time, found now, as (element, reason): the errors of `validation.check`
+    (unknown forms, handlers, groups and checks, sandbox violations, broken flows, bad timers, ...)."""
+    from workflows import validation
 
-    problems = []
-    if parsed.start_form and parsed.start_form not in forms:
-        problems.append((parsed.key, f"unknown start form {parsed.start_form!r}"))
-    if parsed.start_check and parsed.start_check not in checks:
-        problems.append((parsed.key, f"unknown check {parsed.start_check!r}"))
-    for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
-        for task_spec in spec.task_specs.values():
-            kind = type(task_spec).__name__
-            element = getattr(task_spec, "bpmn_id", None) or task_spec.name
-            props = properties.of(task_spec)
-            if props.check and props.check not in checks:
-                problems.append((element, f"unknown check {props.check!r}"))
-            if kind == "UserTask":
-                if not props.form_key:
-                    problems.append((element, "a user task needs a formKey"))
-                elif props.form_key not in forms:
-                    problems.append((element, f"unknown form {props.form_key!r}"))
-                if props.actor not in properties.ACTORS:
-                    problems.append((element, f"actor must be one of {', '.join(properties.ACTORS)}"))
-                if props.actor == "staff" and props.candidate_group and props.candidate_group not in groups:
-                    problems.append((element, f"unknown group {props.candidate_group!r}"))
-            if kind == "ServiceTask" and (not props.handler or props.handler not in handlers):
-                problems.append((element, f"unknown handler {props.handler!r}"))
-            if kind == "ScriptTask":
-                try:
-                    sandbox.check(task_spec.script or "", mode="exec")
-                except sandbox.SandboxError as error:
-                    problems.append((element, f"script: {error}"))
-            for condition in _conditions(task_spec):
-                try:
-                    sandbox.check(condition, mode="eval")
-                except sandbox.SandboxError as error:
-                    problems.append((element, f"condition {condition!r}: {error}"))
-    return problems
+    return _as_tuples(validation.errors(validation.check(parsed.xml, forms=forms, handlers=handlers, groups=groups,
+                                                         checks=checks, messages=messages)))
 
 
-def _conditions(task_spec) -> list[str]:
-    """The condition expressions on a gateway's outgoing flows (None marks the default flow)."""
-    found = []
-    for condition, _target in getattr(task_spec, "cond_task_specs", None) or []:
-        args = getattr(condition, "args", None)
-        if args and isinstance(args[0], str):
-            found.append(args[0])
-    return found
+def _as_tuples(problems) -> list[tuple[str, str]]:
+    return [(problem.element or "document", str(problem.message)) for problem in problems]
 
 
 def known_names() -> tuple[set[str], set[str], set[str], set[str]]:
     from app.models import StaffGroup
-    from workflows import forms as form_defs
+    from app.services import process_forms
     from workflows import handlers
 
-    forms = set(form_defs.load_folder(BPMN_FOLDER / "forms"))
+    forms = set(process_forms.all_current())  # deployed forms, and the files of those never deployed
     groups = set(db.session.scalars(select(StaffGroup.code))) | {"team_lead"}
     return forms, set(handlers.REGISTRY), groups, set(handlers.CHECKS)
 
 
 def deploy(xml: bytes | str, source: str, actor=None, comment: str | None = None) -> tuple[ProcessDefinition, bool]:
     """Store a new version unless this exact diagram is the latest already. Returns (row, created)."""
+    from workflows import validation
+
     data = xml.encode() if isinstance(xml, str) else xml
-    parsed = parse(data)
-    problems = validate(parsed, *known_names())
+    problems = validation.errors(validation.check(data))
     if problems:
-        raise DefinitionError(problems)
+        raise DefinitionError(_as_tuples(problems))
+    parsed = parse(data)
     digest = hashlib.sha256(data).hexdigest()
     latest = latest_version(parsed.key)
     if latest is not None and latest.sha256 == digest:

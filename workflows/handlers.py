@@ -10,6 +10,10 @@ from typing import Callable
 
 REGISTRY: dict[str, Callable] = {}
 CHECKS: dict[str, Callable] = {}
+# The BPMN messages GridCase delivers into cases by name (engine.correlate): `invoice_paid` from the
+# payments side (app/services/payments.py). The answers post_webhook tasks wait for are named in the
+# diagram itself (`replyMessage`), so they are not listed here.
+MESSAGES: frozenset[str] = frozenset({"invoice_paid"})
 
 
 @dataclass(frozen=True)

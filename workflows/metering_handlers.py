@@ -8,7 +8,6 @@
 """
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 
@@ -16,17 +15,15 @@ from app.extensions import db
 from app.models import Account, Meter
 from app.services import documents, meter_changes, visits
 from app.services.errors import InvalidInput
-from workflows import definitions
 from workflows.handlers import check, handler
 
 ZONES = ("T1", "T2", "T3")
 
 
-@lru_cache(maxsize=1)
 def _reasons() -> dict[str, str]:
-    from workflows import forms
+    from app.services import process_forms
 
-    request = forms.load_file(definitions.BPMN_FOLDER / "forms" / "meter_request.json")
+    request = process_forms.current("meter_request")
     return {o.value: o.label.get("ru") for o in request.field("reason").choices}
 
 

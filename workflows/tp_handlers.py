@@ -15,7 +15,6 @@ diagram wait for the moments these handlers put in the data (`fix_deadline`, `pl
 """
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -24,17 +23,16 @@ from app.models.types import utcnow
 from app.services import connection_fees, documents
 from app.services.errors import InvalidInput
 from app.services.periods import local_today
-from workflows import definitions, outbox
+from workflows import outbox
 from workflows.deadlines import due_after
 from workflows.handlers import check, handler
 
 
-@lru_cache(maxsize=1)
 def _labels() -> dict[str, dict[str, str]]:
-    """The Russian labels of the application's choices, for the documents."""
-    from workflows import forms
+    """The Russian labels of the application's choices (as the form in use says them), for the documents."""
+    from app.services import process_forms
 
-    form = forms.load_file(definitions.BPMN_FOLDER / "forms" / "tp_application.json")
+    form = process_forms.current("tp_application")
     return {spec.name: {o.value: o.label.get("ru") for o in spec.choices} for spec in form.fields if spec.choices}
 
 

@@ -9,9 +9,10 @@ from app.models.connection import ConnectionRate
 from app.models.disclosure import (DisclosureCategory, DisclosureDocument, DisclosureItem, DisclosureReminder,
                                    DisclosureStandard, SubstationCapacity)
 from app.models.meter_groups import GROUP_KINDS, MeterGroup, MeterGroupMember
-from app.models.cases import (ApplicationDraft, Case, CaseDocument, CaseEvent, CaseNumberCounter, HumanTask, OutboxMessage,
-                              ProcessDefinition)
+from app.models.cases import (ApplicationDraft, Case, CaseDocument, CaseEvent, CaseNumberCounter, FormVersion, HumanTask,
+                              OutboxMessage, ProcessDefinition, ProcessDraft, ProcessMigration)
 from app.models.payments import AutoPayment, Payment, PaymentEvent, PaymentReceipt
+from app.models.test_runs import ProcessTestRun
 from app.models.metering import Meter, MeterReading, Premises, VisitSlot, ZoneHours
 from app.models.users import PersonalAccessToken, StaffGroup, User, UserRole, user_group
 
@@ -43,6 +44,7 @@ __all__ = [
     "DisclosureStandard",
     "SubstationCapacity",
     "DueDateRule",
+    "FormVersion",
     "HumanTask",
     "KeyRate",
     "LedgerEntry",
@@ -58,6 +60,9 @@ __all__ = [
     "PenaltyRateCap",
     "Premises",
     "ProcessDefinition",
+    "ProcessDraft",
+    "ProcessTestRun",
+    "ProcessMigration",
     "Tariff",
     "ZoneHours",
     "OWNER",

@@ -29,6 +29,8 @@ class ProcessDefinition(db.Model):
     deployed_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
+    deployed_by: Mapped[User | None] = relationship(foreign_keys=[deployed_by_id])
+
 
 class CaseNumberCounter(db.Model):
     """The last number given per prefix and year; taken under a row lock so numbers never repeat."""
@@ -37,6 +39,27 @@ class CaseNumberCounter(db.Model):
     prefix: Mapped[str] = mapped_column(String(10), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)
     last: Mapped[int] = mapped_column(default=0)
+
+
+class ProcessDraft(db.Model):
+    """The one shared draft of a process that analysts edit in the modeler before deploying it.
+
+    `revision` counts saves: a save names the revision it started from, and a guarded UPDATE refuses
+    it when another analyst saved meanwhile, so nobody's edit is lost without them being told.
+    """
+
+    __tablename__ = "process_draft"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)  # the BPMN process id
+    base_definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definition.id", ondelete="SET NULL"))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(default=1)
+    comment: Mapped[str] = mapped_column(String(300), default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    updated_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+
+    base: Mapped[ProcessDefinition | None] = relationship()
+    updated_by: Mapped[User | None] = relationship()
 
 
 class Case(db.Model):
@@ -165,3 +188,51 @@ class ApplicationDraft(db.Model):
     updated_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     account: Mapped[Account | None] = relationship()
+
+
+class FormVersion(db.Model):
+    """A deployed version of a task form (the JSON of bpmn/forms/<key>.json): stored once, never changed.
+
+    Pages use the latest version of each key; `sha256` is taken over the canonical JSON, so deploying
+    the same form again (even laid out differently) is no new version.
+    """
+
+    __tablename__ = "form_version"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))  # the formKey of the user tasks
+    version: Mapped[int] = mapped_column()
+    # Deferred: the latest versions are looked up on every task page, their text only on a cache miss.
+    definition: Mapped[str] = mapped_column(Text, deferred=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(String(300))
+    deployed_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    deployed_by: Mapped[User | None] = relationship(foreign_keys=[deployed_by_id])
+
+
+class ProcessMigration(db.Model):
+    """A batch job moving the open cases of one version of a process to another, with its progress.
+
+    `errors` lists the cases left where they were, with the reason, so the analyst can see what
+    stopped them; the job may be run again at any time (moved cases are no longer on the old version).
+    """
+
+    __tablename__ = "process_migration"
+    __table_args__ = (Index("ix_process_migration_key", "key", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))  # the BPMN process id
+    from_version: Mapped[int] = mapped_column()
+    to_version: Mapped[int] = mapped_column()
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    requested_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    total: Mapped[int] = mapped_column(default=0)  # open cases on the old version when the job began
+    moved: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued | running | done | failed
+    errors: Mapped[list] = mapped_column(JSON, default=list)
+
+    requested_by: Mapped[User | None] = relationship()

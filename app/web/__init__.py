@@ -11,6 +11,7 @@ def register_web(app: Flask) -> None:
     from app.web.cases import bp as cases_bp
     from app.web.disclosure import bp as disclosure_bp
     from app.web.payments import bp as payments_bp
+    from app.web.processes import bp as processes_bp
     from app.web.tasks import bp as tasks_bp
     from app.web.cabinet import bp as cabinet_bp
     from app.web.profile import bp as profile_bp
@@ -18,7 +19,7 @@ def register_web(app: Flask) -> None:
     from app.web.staff import bp as staff_bp
 
     for bp in (public_bp, auth_bp, cabinet_bp, payments_bp, cases_bp, tasks_bp, profile_bp, staff_bp, admin_bp, calculators_bp,
-               disclosure_bp, health.bp):
+               disclosure_bp, processes_bp, health.bp):
         app.register_blueprint(bp)
     init_api(app)
     errors.init_app(app)

@@ -1,17 +1,13 @@
 """Task forms on pages: the declarative JSON form of a task, built for the page's language."""
 from flask_babel import get_locale
 
-from workflows import definitions
+from app.services import process_forms
 from workflows import forms as form_defs
-
-_cache: dict = {}
 
 
 def definition(form_key: str):
-    folder = definitions.BPMN_FOLDER / "forms"
-    if "all" not in _cache:
-        _cache["all"] = form_defs.load_folder(folder)
-    return _cache["all"][form_key]
+    """The form in use: its latest deployed version (app.services.process_forms)."""
+    return process_forms.current(form_key)
 
 
 def build(form_key: str, formdata=None, draft_values: dict | None = None, task_data=None, **form_options):

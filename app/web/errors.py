@@ -29,7 +29,9 @@ DETAILS = {
 
 
 def wants_problem() -> bool:
-    return request.path.startswith("/api/")
+    """The API, and pages' own JSON calls (a JSON body, or JSON asked for first), get problem+json."""
+    return (request.path.startswith("/api/") or request.is_json
+            or request.accept_mimetypes.best == "application/json")
 
 
 def problem(status: int, detail: str | None = None, code: str | None = None, **extra):
@@ -63,7 +65,11 @@ def init_app(app) -> None:
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError):
         if wants_problem():
-            extra = {"errors": {error.field: [str(error.message)]}} if error.field else {}
+            # What the error carries besides its message (a conflict's current revision, a diagram's
+            # problems) goes along for the caller to show.
+            extra = {k: v for k, v in error.details.items() if k not in ("type", "title", "status", "detail")}
+            if error.field:
+                extra["errors"] = {error.field: [str(error.message)]}
             return problem(error.status, str(error.message), error.code, **extra)
         return page(error.status, str(error.message))
 

@@ -13,6 +13,7 @@ ITEMS = [
     ("staff.home", _l("Workplace"), "staff.home"),
     ("staff.accounts", _l("Accounts"), "accounts.read_any"),
     ("staff.billing_periods", _l("Billing"), "billing.manage"),
+    ("processes.index", _l("Processes"), "processes.edit"),
     ("staff.connection_rates", _l("Connection rates"), "rates.manage"),
     ("staff.payments_page", _l("Payments"), "billing.manage"),
     ("staff.askue", _l("ASKUE"), "askue.operate"),

@@ -1,0 +1,119 @@
+"""Process analysts' pages: the processes with their versions, and the modeler's JSON calls (the
+draft, validation, deploying, the catalog of names). Only analysts and administrators get here."""
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.policy import require
+from app.services import processes
+from app.services.errors import InvalidInput
+
+bp = Blueprint("processes", __name__, url_prefix="/processes")
+
+
+@bp.get("/")
+@require("processes.edit")
+def index():
+    return render_template("processes/index.html", rows=processes.overview())
+
+
+@bp.get("/<key>/")
+@require("processes.edit")
+def modeler(key):
+    latest = processes.latest(key)
+    versions = processes.versions(key)
+    return render_template(
+        "processes/modeler.html", process=latest, deployed_version=latest.version,
+        versions=[{"version": v.definition.version, "deployed_at": v.definition.deployed_at.isoformat(),
+                   "deployed_by": v.definition.deployed_by.full_name if v.definition.deployed_by else None,
+                   "comment": v.definition.comment or "", "running": v.running,
+                   "url": url_for("processes.version_file", key=key, number=v.definition.version)}
+                  for v in versions],
+        draft_url=url_for("processes.draft", key=key), validate_url=url_for("processes.validate", key=key),
+        deploy_url=url_for("processes.deploy", key=key), catalog_url=url_for("processes.catalog"))
+
+
+@bp.get("/catalog")
+@require("processes.edit")
+def catalog():
+    return jsonify(processes.catalog())
+
+
+@bp.route("/<key>/draft", methods=["GET", "PUT", "DELETE"])
+@require("processes.edit")
+def draft(key):
+    if request.method == "PUT":
+        body = _body()
+        row = processes.save_draft(key, _xml(body), _int(body.get("revision"), "revision"), current_user,
+                                   comment=str(body.get("comment") or ""))
+        return jsonify({"revision": row.revision, "updated_at": row.updated_at.isoformat()})
+    if request.method == "DELETE":
+        processes.discard_draft(key, current_user)
+        return "", 204
+    found = processes.draft(key)
+    return jsonify({"xml": found.xml, "revision": found.revision, "base_version": found.base_version,
+                    "updated_by": found.updated_by, "updated_at": found.updated_at.isoformat(),
+                    "is_draft": found.is_draft, "comment": found.comment})
+
+
+@bp.post("/<key>/validate")
+@require("processes.edit")
+def validate(key):
+    processes.latest(key)
+    return jsonify({"problems": [p.as_dict() for p in processes.check(_xml(_body()))]})
+
+
+@bp.post("/<key>/deploy")
+@require("processes.edit")
+def deploy(key):
+    body = _body()
+    revision = body.get("revision")
+    row = processes.deploy(key, _xml(body), current_user, comment=str(body.get("comment") or ""),
+                           revision=_int(revision, "revision") if revision is not None else None)
+    return jsonify({"key": row.key, "version": row.version}), 201
+
+
+@bp.get("/<key>/diff")
+@require("processes.edit")
+def diff(key):
+    from app.services import process_diff
+
+    versions = processes.versions(key)
+    numbers = [v.definition.version for v in versions]
+    new = request.args.get("new", type=int) or numbers[0]
+    old = request.args.get("old", type=int) or (numbers[1] if len(numbers) > 1 else numbers[0])
+    found = process_diff.compare(key, old, new)
+    return render_template("processes/diff.html", key=key, name=versions[0].definition.name, diff=found,
+                           numbers=numbers, old_url=url_for("processes.version_file", key=key, number=old),
+                           new_url=url_for("processes.version_file", key=key, number=new))
+
+
+@bp.get("/<key>/versions/<int:number>.bpmn")
+@require("processes.edit")
+def version_file(key, number):
+    row = processes.version(key, number)
+    return Response(row.bpmn_xml, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{row.key}-v{row.version}.bpmn"'})
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput(_l("Send a JSON object."))
+    return body
+
+
+def _xml(body: dict) -> str:
+    xml = body.get("xml")
+    if not isinstance(xml, str) or not xml.strip():
+        raise InvalidInput(_l("Send the diagram as the “xml” string."), field="xml")
+    return xml
+
+
+def _int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(_l("“%(name)s” must be a whole number.", name=name), field=name)
+    return value
+
+
+from app.web.processes import forms, migration, test_runs  # noqa: E402,F401  (they add their routes to bp)
