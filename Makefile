@@ -64,4 +64,4 @@ test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR)/*.js $(VENDOR)/*.css $(VENDOR)/*.map $(VENDOR)/.installed app/translations/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) node_modules $(VENDOR)/*.js $(VENDOR)/*.css $(VENDOR)/*.map $(VENDOR)/bpmn-js $(VENDOR)/.installed app/translations/*/LC_MESSAGES/*.mo

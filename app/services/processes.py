@@ -144,6 +144,47 @@ def deploy(key: str, xml: str, user, comment: str = "", revision: int | None = N
     return deployed
 
 
+def rollback(key: str, number: int, user) -> ProcessDefinition:
+    """Make an earlier version the one new cases start on, by deploying its diagram again as the next
+    version (history only grows; running cases stay where they are). Checked first: a form or a group
+    it names may have gone since."""
+    target, current = version(key, number), latest(key)
+    if target.id == current.id:
+        raise Conflict(_l("Version %(version)s is the current one already.", version=number))
+    problems = check(target.bpmn_xml)
+    if any(p.severity == "error" for p in problems):
+        raise InvalidInput(_l("Version %(version)s cannot be deployed again as it is: %(problems)s",
+                              version=number, problems="; ".join(f"{p.element or '—'}: {p.message}" for p in problems
+                                                               if p.severity == "error")),
+                           problems=[p.as_dict() for p in problems])
+    deployed, _created = definitions.deploy(target.bpmn_xml, source=f"rollback:v{number}", actor=user,
+                                            comment=str(_l("Back to version %(version)s", version=number)))
+    return deployed
+
+
+def import_diagram(data: bytes, filename: str, user, comment: str = "") -> tuple[ProcessDefinition, list]:
+    """Deploy a diagram made elsewhere (Camunda Modeler, a SpiffWorkflow example, a file from the
+    repository): a new process, or the next version of the one with its key. Refused whole with the
+    problems by element when it has errors; the warnings (other modelers' extensions, ignored) come
+    back with the version."""
+    if not data:
+        raise InvalidInput(_l("Choose a .bpmn file."), field="file")
+    problems = check(data)
+    if any(p.severity == "error" for p in problems):
+        raise InvalidInput(_l("The diagram has errors; it cannot be deployed until they are fixed."),
+                           problems=[p.as_dict() for p in problems])
+    try:
+        deployed, created = definitions.deploy(data, source=f"upload:{filename[:150]}", actor=user,
+                                               comment=(comment or "").strip()[:300] or None)
+    except definitions.DefinitionError as error:
+        raise InvalidInput(_l("The diagram has errors; it cannot be deployed until they are fixed."),
+                           problems=[{"element": e, "severity": "error", "message": m, "code": "definition"}
+                                     for e, m in error.problems]) from None
+    if not created:
+        raise Conflict(_l("This diagram is the deployed version %(version)s already.", version=deployed.version))
+    return deployed, problems
+
+
 def _same_process(key: str, xml: str | bytes) -> None:
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
     if len(data) > MAX_BYTES:

@@ -14,6 +14,8 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+from flask_babel import force_locale
+
 from app.extensions import db
 from app.models import AuditEvent, Case, CaseEvent, HumanTask, ProcessMigration
 from app.services import process_migration
@@ -75,6 +77,13 @@ def renamed(xml: str, old: str, new: str) -> str:
         .replace(f"<bpmn:flowNodeRef>{old}</bpmn:flowNodeRef>", f"<bpmn:flowNodeRef>{new}</bpmn:flowNodeRef>")\
         .replace(f'sourceRef="{old}"', f'sourceRef="{new}"').replace(f'targetRef="{old}"', f'targetRef="{new}"')\
         .replace(f'attachedToRef="{old}"', f'attachedToRef="{new}"')
+
+
+@pytest.fixture(autouse=True)
+def english(app):
+    """The reasons are compared as written in English; the portal's default language is Russian."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture

@@ -165,3 +165,17 @@ def test_two_versions_are_compared_element_by_element(client, demo, analyst):
     assert "Версии 1 и 2" in page and "Рассмотреть заявку v2" in page and "изменено" in page
     assert '"changed": ["review"]' in page  # the shapes the viewer marks
     assert client.get(f"/processes/{KEY}/diff?old=1&new=7").status_code == 404
+
+
+def test_an_earlier_version_is_deployed_again_as_the_next(client, demo, analyst, users):
+    xml = _renamed(DEMO.read_text(encoding="utf-8"), "Рассмотреть заявку", "Рассмотреть заявку v2")
+    assert _json(client, "POST", f"/processes/{KEY}/deploy", {"xml": xml}).status_code == 201
+    running = engine.start_case(KEY, applicant=users.customer(), data=REQUEST)
+    page = client.submit(f"/processes/{KEY}/", {}, action=f"/processes/{KEY}/versions/1/rollback", follow=True)
+    assert "развёрнута снова как версия 3" in page.get_data(as_text=True)
+    third = db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.version == 3))
+    assert third.bpmn_xml == DEMO.read_text(encoding="utf-8") and third.source == "rollback:v1"
+    db.session.expire_all()
+    assert db.session.get(Case, running.id).definition.version == 2  # a running case stays
+    again = client.submit(f"/processes/{KEY}/", {}, action=f"/processes/{KEY}/versions/3/rollback", follow=True)
+    assert "уже текущая" in again.get_data(as_text=True)

@@ -348,7 +348,7 @@ def test_validate_keeps_its_tuples(app):
     parsed = definitions.parse((BPMN_FOLDER / "demo_meter_replacement.bpmn").read_bytes())
     assert definitions.validate(parsed, *definitions.known_names()) == []
     assert definitions.validate(parsed, set(), set(), set(), set())[0] == (
-        "start", "Unknown form demo_request (there is no bpmn/forms/demo_request.json).")
+        "start", "Неизвестная форма demo_request (нет файла bpmn/forms/demo_request.json).")
 
 
 def test_problems_render_as_dicts(app):

@@ -1,12 +1,14 @@
 """Process analysts' pages: the processes with their versions, and the modeler's JSON calls (the
 draft, validation, deploying, the catalog of names). Only analysts and administrators get here."""
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.extensions import db
 from app.policy import require
 from app.services import processes
-from app.services.errors import InvalidInput
+from app.services.errors import InvalidInput, ServiceError
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")
 
@@ -15,6 +17,33 @@ bp = Blueprint("processes", __name__, url_prefix="/processes")
 @require("processes.edit")
 def index():
     return render_template("processes/index.html", rows=processes.overview())
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@require("processes.edit")
+def import_diagram():
+    """A .bpmn file made elsewhere, deployed as a new process or the next version of its own."""
+    problems, status = [], 200
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            row, problems = processes.import_diagram(upload.read() if upload else b"",
+                                                     upload.filename if upload else "", current_user,
+                                                     comment=request.form.get("comment", ""))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "danger")
+            problems, status = error.details.get("problems", []), error.status
+        else:
+            warnings = len(problems)
+            flash(_("Deployed: %(name)s, version %(version)s.", name=row.name, version=row.version)
+                  + (" " + _("Warnings: %(n)s (listed below; what other modelers add is ignored).", n=warnings)
+                     if warnings else ""), "success")
+            if not warnings:
+                return redirect(url_for("processes.modeler", key=row.key))
+            problems = [p.as_dict() for p in problems]
+    return render_template("processes/import.html", problems=problems,
+                           comment=request.form.get("comment", "")), status
 
 
 @bp.get("/<key>/")
@@ -86,6 +115,20 @@ def diff(key):
     return render_template("processes/diff.html", key=key, name=versions[0].definition.name, diff=found,
                            numbers=numbers, old_url=url_for("processes.version_file", key=key, number=old),
                            new_url=url_for("processes.version_file", key=key, number=new))
+
+
+@bp.post("/<key>/versions/<int:number>/rollback")
+@require("processes.edit")
+def rollback(key, number):
+    try:
+        row = processes.rollback(key, number, current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "danger")
+    else:
+        flash(_("Version %(old)s is deployed again as version %(new)s: new cases start on it; running cases "
+                "stay on theirs.", old=number, new=row.version), "success")
+    return redirect(url_for("processes.modeler", key=key))
 
 
 @bp.get("/<key>/versions/<int:number>.bpmn")
