@@ -23,7 +23,6 @@ they are checked with the same declarative form as in a real case, and `InvalidV
 bound form, errors and what was typed, back to the page.
 """
 import hashlib
-import io
 import json
 import uuid
 from dataclasses import dataclass
@@ -42,13 +41,14 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select
-from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
 from app.models import ProcessTestRun
 from app.models.types import utcnow
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflows import definitions, properties, sandbox, state
+from workflows.forms.data import as_formdata
 
 KEEP_FOR = timedelta(days=1)
 # What a timer waits for in a test run: far enough that the clock never fires it.
@@ -396,21 +396,7 @@ def _formdata(values) -> MultiDict:
         return MultiDict()
     if hasattr(values, "getlist"):
         return values
-    items = []
-    for name, value in values.items():
-        if isinstance(value, dict) and isinstance(value.get("data"), bytes):
-            items.append((name, FileStorage(stream=io.BytesIO(value["data"]), filename=value.get("filename") or name,
-                                            content_type=value.get("content_type"))))
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            for n, row in enumerate(value):
-                items += [(f"{name}-{n}-{column}", "" if cell is None else str(cell)) for column, cell in row.items()]
-        elif isinstance(value, list):
-            items += [(name, str(v)) for v in value]
-        elif isinstance(value, bool):
-            items.append((name, "yes" if value else "no"))
-        elif value is not None:
-            items.append((name, str(value)))
-    return MultiDict(items)
+    return as_formdata(values)
 
 
 def form_definition(form_key: str):

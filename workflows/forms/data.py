@@ -113,3 +113,27 @@ def _label(label, locale: str) -> str:
     if isinstance(label, dict):
         return str(label.get(locale) or label.get("ru") or next(iter(label.values()), ""))
     return str(label or "")
+
+
+def as_formdata(values: dict):
+    """JSON values as the fields a page posts, so one form class checks both: a table's rows become
+    name-0-column, lists repeat the name, yes/no are words, and a file given as bytes becomes an upload."""
+    import io
+
+    from werkzeug.datastructures import FileStorage, MultiDict
+
+    items = []
+    for name, value in values.items():
+        if isinstance(value, dict) and isinstance(value.get("data"), bytes):
+            items.append((name, FileStorage(stream=io.BytesIO(value["data"]), filename=value.get("filename") or name,
+                                            content_type=value.get("content_type"))))
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for n, row in enumerate(value):
+                items += [(f"{name}-{n}-{column}", "" if cell is None else str(cell)) for column, cell in row.items()]
+        elif isinstance(value, list):
+            items += [(name, str(v)) for v in value]
+        elif isinstance(value, bool):
+            items.append((name, "yes" if value else "no"))
+        elif value is not None:
+            items.append((name, str(value)))
+    return MultiDict(items)

@@ -4,12 +4,12 @@ import io
 from flask import send_file
 from flask_login import current_user
 from flask_smorest import Blueprint
-from werkzeug.datastructures import MultiDict
 
 from app.policy import require
 from app.services import accounts, cases, file_store
 from app.services.errors import InvalidInput
 from app.web import case_forms
+from workflows.forms.data import as_formdata
 from app.web.api.schemas import (CaseDocumentSchema, CaseEventSchema, CaseSchema, CaseStartSchema, HumanTaskSchema,
                                  TaskCompleteSchema)
 from workflows import definitions, engine
@@ -22,29 +22,13 @@ def _validated(form_key: str | None, values: dict, task_data=None) -> dict:
     if not form_key:
         return {}
     # The API authenticates writes itself (token, or session plus X-CSRFToken), so no form token.
-    spec, form = case_forms.build(form_key, formdata=MultiDict(_flatten(values)), task_data=task_data,
+    spec, form = case_forms.build(form_key, formdata=as_formdata(values), task_data=task_data,
                                   meta={"csrf": False})
     if not form.validate():
         errors = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
         error = InvalidInput(next(iter(errors.values()))[0] if errors else "invalid", field=next(iter(errors), None))
         raise error
     return spec.values(form)
-
-
-def _flatten(values: dict) -> list[tuple[str, str]]:
-    """JSON into form fields: a table's rows become name-0-column, as the pages post them."""
-    items = []
-    for name, value in values.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            for n, row in enumerate(value):
-                items += [(f"{name}-{n}-{column}", str(cell)) for column, cell in row.items()]
-        elif isinstance(value, list):
-            items += [(name, str(v)) for v in value]
-        elif isinstance(value, bool):
-            items.append((name, "yes" if value else "no"))
-        elif value is not None:
-            items.append((name, str(value)))
-    return items
 
 
 @blp.get("/cases")

@@ -72,7 +72,7 @@ def catalog():
 @require("processes.edit")
 def draft(key):
     if request.method == "PUT":
-        body = _body()
+        body = json_body()
         row = processes.save_draft(key, _xml(body), _int(body.get("revision"), "revision"), current_user,
                                    comment=str(body.get("comment") or ""))
         return jsonify({"revision": row.revision, "updated_at": row.updated_at.isoformat()})
@@ -89,13 +89,13 @@ def draft(key):
 @require("processes.edit")
 def validate(key):
     processes.latest(key)
-    return jsonify({"problems": [p.as_dict() for p in processes.check(_xml(_body()))]})
+    return jsonify({"problems": [p.as_dict() for p in processes.check(_xml(json_body()))]})
 
 
 @bp.post("/<key>/deploy")
 @require("processes.edit")
 def deploy(key):
-    body = _body()
+    body = json_body()
     revision = body.get("revision")
     row = processes.deploy(key, _xml(body), current_user, comment=str(body.get("comment") or ""),
                            revision=_int(revision, "revision") if revision is not None else None)
@@ -139,7 +139,8 @@ def version_file(key, number):
         "Content-Disposition": f'attachment; filename="{row.key}-v{row.version}.bpmn"'})
 
 
-def _body() -> dict:
+def json_body() -> dict:
+    """The JSON object the page's script sent (the modeler, the form editor)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInput(_l("Send a JSON object."))

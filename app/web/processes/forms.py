@@ -7,7 +7,7 @@ from flask_login import current_user
 from app.policy import require
 from app.services import process_forms
 from app.services.errors import InvalidInput
-from app.web.processes import bp
+from app.web.processes import bp, json_body
 from workflows.forms import load_definition
 
 NEW_FORM = {"key": "", "title": {"ru": "", "en": ""},
@@ -29,7 +29,7 @@ def form_new():
 @bp.post("/forms/new")
 @require("processes.edit")
 def form_create():
-    body = _body()
+    body = json_body()
     row = process_forms.create(body.get("definition"), current_user, comment=_comment(body))
     return jsonify({"key": row.key, "version": row.version,
                     "url": url_for("processes.form_editor", key=row.key)}), 201
@@ -45,7 +45,7 @@ def form_editor(key):
 @bp.post("/forms/<key>")
 @require("processes.edit")
 def form_deploy(key):
-    body = _body()
+    body = json_body()
     process_forms.source(key)  # a form that does not exist is created on the "new form" page
     row = process_forms.deploy(key, body.get("definition"), current_user, comment=_comment(body))
     return jsonify({"key": row.key, "version": row.version}), 201
@@ -55,7 +55,7 @@ def form_deploy(key):
 @require("processes.edit")
 def form_preview(key):
     """The form as a task page shows it, made by the same code: a fragment for the editor's preview."""
-    data = _body()
+    data = json_body()
     found = process_forms.problems(data)
     if found:
         raise InvalidInput(_l("The form has errors; the preview shows it once they are fixed."),
@@ -88,13 +88,6 @@ def _editor(key, data: dict, latest, versions):
               "deploy": url_for("processes.form_deploy", key=key) if key else url_for("processes.form_create"),
               "list": url_for("processes.form_list"),
               "version": url_for("processes.form_version_file", key=key, number=0) if key else None})
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput(_l("Send a JSON object."))
-    return body
 
 
 def _comment(body: dict) -> str:
