@@ -140,3 +140,9 @@ def log_in(page, base: str, email: str, password: str | None = None) -> None:
     page.locator("#password").fill(password or PASSWORD)
     page.locator("#password").press("Enter")
     page.wait_for_load_state()
+
+
+def log_out(page, base: str) -> None:
+    page.goto(f"{base}/profile/")
+    page.locator("form[action='/auth/logout'] button").click()
+    page.wait_for_url(f"{base}/auth/login")

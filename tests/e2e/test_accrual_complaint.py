@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Tariff
 from app.services import billing as close
 from tests.e2e.steps import answer_on_case_page, document_texts, finish_task, submit_application, take_task
-from tests.e2e.test_billing import log_in, log_out
+from tests.helpers import log_in, log_out
 from tests.factories import BillingFactory, UserFactory
 from workflows import definitions
 

@@ -7,7 +7,8 @@ import pytest
 
 from app.services.periods import local_today, period_of
 from tests.documents import parse_qr, pdf_text, qr_codes
-from tests.factories import PASSWORD, BillingFactory, UserFactory
+from tests.factories import BillingFactory, UserFactory
+from tests.helpers import log_in, log_out
 
 pytestmark = pytest.mark.e2e
 
@@ -27,19 +28,6 @@ def billed_customer(live_server):
         return {"customer": customer.email, "account_id": account.id, "specialist": specialist.email,
                 "period": period_of(local_today())}
 
-
-def log_in(page, base, email):
-    page.goto(f"{base}/auth/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("#password").press("Enter")
-    page.wait_for_load_state()
-
-
-def log_out(page, base):
-    page.goto(f"{base}/profile/")
-    page.locator("form[action='/auth/logout'] button").click()
-    page.wait_for_url(f"{base}/auth/login")
 
 
 def test_readings_close_accruals_and_bill(browser, live_server, billed_customer, tmp_path):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.documents import pdf_text
-from tests.e2e.test_billing import log_in, log_out
+from tests.helpers import log_in, log_out
 from tests.factories import UserFactory
 from workflows import definitions
 

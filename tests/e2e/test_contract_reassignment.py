@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import AccountAccess
 from tests.e2e.steps import (document_texts, finish_task, start_application, submit_application, take_task,
                              to_check_page)
-from tests.e2e.test_billing import log_in, log_out
+from tests.helpers import log_in, log_out
 from tests.factories import BillingFactory, UserFactory
 from workflows import definitions
 

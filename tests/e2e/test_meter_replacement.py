@@ -8,7 +8,7 @@ import pytest
 
 from tests.e2e.steps import (answer_on_case_page, document_texts, finish_task, start_application,
                              submit_application, take_task, to_check_page)
-from tests.e2e.test_billing import log_in, log_out
+from tests.helpers import log_in, log_out
 from tests.factories import BillingFactory, UserFactory
 from workflows import definitions
 

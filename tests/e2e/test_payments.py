@@ -13,7 +13,7 @@ from integrations.payments.simulators.sber import SberSimulator
 from integrations.payments.simulators.tbank import TBankSimulator
 from integrations.payments.simulators.yookassa import YooKassaSimulator
 from tests.documents import pdf_text, qr_codes
-from tests.e2e.test_billing import log_in
+from tests.helpers import log_in
 from tests.factories import BillingFactory, UserFactory
 
 pytestmark = pytest.mark.e2e

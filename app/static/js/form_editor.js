@@ -570,6 +570,9 @@
   });
 
   syncHead();
+  // The head's inputs come disabled from the page, so nothing typed before this script ran is lost
+  // when it fills them from the definition.
+  for (const node of [ui.key, ui.titleRu, ui.titleEn]) node.disabled = false;
   renderFields();
   schedulePreview(0);
 })();

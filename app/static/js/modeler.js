@@ -842,6 +842,9 @@
         say("", "");
         // The summary is a live region: read out without moving the page away from the diagram.
         showProblems(result.data.problems);
+        // A form or a group may have been made meanwhile (in the form editor, in another tab): the
+        // panel's choices follow what the server now knows, as the validation just did.
+        loadCatalog().then(function () { scheduleRender(); });
       });
     });
   }
