@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from app.services.processes import version
+from app.services.processes import draft, version
+
+DRAFT = "draft"  # the other side may be the process's draft instead of a deployed version
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DI_NAMESPACES = ("http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DI",
@@ -30,16 +32,17 @@ class Change:
 class Diff:
     key: str
     old: int
-    new: int
+    new: int | str  # a version, or DRAFT
     changes: list[Change] = field(default_factory=list)
 
     def of(self, change: str) -> list[Change]:
         return [c for c in self.changes if c.change == change]
 
 
-def compare(key: str, old: int, new: int) -> Diff:
-    before, after = version(key, old), version(key, new)
-    return Diff(key=key, old=old, new=new, changes=changes(before.bpmn_xml, after.bpmn_xml))
+def compare(key: str, old: int, new: int | str) -> Diff:
+    """Version `old` against version `new`, or against the draft when `new` is DRAFT."""
+    after = draft(key).xml if new == DRAFT else version(key, new).bpmn_xml
+    return Diff(key=key, old=old, new=new, changes=changes(version(key, old).bpmn_xml, after))
 
 
 def changes(old_xml: str, new_xml: str) -> list[Change]:

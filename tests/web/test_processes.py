@@ -162,7 +162,7 @@ def test_two_versions_are_compared_element_by_element(client, demo, analyst):
     xml = _renamed(DEMO.read_text(encoding="utf-8"), "Рассмотреть заявку", "Рассмотреть заявку v2")
     assert _json(client, "POST", f"/processes/{KEY}/deploy", {"xml": xml}).status_code == 201
     page = client.get(f"/processes/{KEY}/diff").get_data(as_text=True)
-    assert "Версии 1 и 2" in page and "Рассмотреть заявку v2" in page and "изменено" in page
+    assert "Версия 1" in page and "Версия 2" in page and "Рассмотреть заявку v2" in page and "изменено" in page
     assert '"changed": ["review"]' in page  # the shapes the viewer marks
     assert client.get(f"/processes/{KEY}/diff?old=1&new=7").status_code == 404
 
@@ -179,3 +179,21 @@ def test_an_earlier_version_is_deployed_again_as_the_next(client, demo, analyst,
     assert db.session.get(Case, running.id).definition.version == 2  # a running case stays
     again = client.submit(f"/processes/{KEY}/", {}, action=f"/processes/{KEY}/versions/3/rollback", follow=True)
     assert "уже текущая" in again.get_data(as_text=True)
+
+
+def test_the_draft_is_compared_with_the_deployed_version(client, demo, analyst):
+    xml = _renamed(DEMO.read_text(encoding="utf-8"), "Рассмотреть заявку", "Рассмотреть заявку в черновике")
+    assert _json(client, "PUT", f"/processes/{KEY}/draft", {"xml": xml, "revision": 0}).status_code == 200
+    page = client.get(f"/processes/{KEY}/diff?new=draft&old=1").get_data(as_text=True)
+    assert "Черновик" in page and "в черновике" in page and '"changed": ["review"]' in page
+    assert "в черновике" in client.get(f"/processes/{KEY}/draft.bpmn").get_data(as_text=True)
+
+
+def test_an_earlier_version_is_opened_to_work_from(client, demo, analyst):
+    xml = _renamed(DEMO.read_text(encoding="utf-8"), "Рассмотреть заявку", "Рассмотреть заявку v2")
+    assert _json(client, "POST", f"/processes/{KEY}/deploy", {"xml": xml}).status_code == 201
+    assert "/draft?version=1" in client.get(f"/processes/{KEY}/?version=1").get_data(as_text=True)
+    opened = client.get(f"/processes/{KEY}/draft?version=1").get_json()
+    assert opened["base_version"] == 1 and "v2" not in opened["xml"] and not opened["is_draft"]
+    saved = _json(client, "PUT", f"/processes/{KEY}/draft", {"xml": opened["xml"], "revision": opened["revision"]})
+    assert saved.status_code == 200

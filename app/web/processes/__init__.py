@@ -58,7 +58,8 @@ def modeler(key):
                    "comment": v.definition.comment or "", "running": v.running,
                    "url": url_for("processes.version_file", key=key, number=v.definition.version)}
                   for v in versions],
-        draft_url=url_for("processes.draft", key=key), validate_url=url_for("processes.validate", key=key),
+        draft_url=url_for("processes.draft", key=key, version=request.args.get("version", type=int)),
+        validate_url=url_for("processes.validate", key=key),
         deploy_url=url_for("processes.deploy", key=key), catalog_url=url_for("processes.catalog"))
 
 
@@ -80,6 +81,11 @@ def draft(key):
         processes.discard_draft(key, current_user)
         return "", 204
     found = processes.draft(key)
+    number = request.args.get("version", type=int)
+    if number:  # an earlier version opened to work from: saving it replaces the draft, knowingly
+        return jsonify({"xml": processes.version(key, number).bpmn_xml, "revision": found.revision,
+                        "base_version": number, "updated_by": found.updated_by,
+                        "updated_at": found.updated_at.isoformat(), "is_draft": False, "comment": ""})
     return jsonify({"xml": found.xml, "revision": found.revision, "base_version": found.base_version,
                     "updated_by": found.updated_by, "updated_at": found.updated_at.isoformat(),
                     "is_draft": found.is_draft, "comment": found.comment})
@@ -105,16 +111,28 @@ def deploy(key):
 @bp.get("/<key>/diff")
 @require("processes.edit")
 def diff(key):
+    """Two versions side by side, or the draft against a deployed version (?new=draft)."""
     from app.services import process_diff
 
     versions = processes.versions(key)
     numbers = [v.definition.version for v in versions]
-    new = request.args.get("new", type=int) or numbers[0]
-    old = request.args.get("old", type=int) or (numbers[1] if len(numbers) > 1 else numbers[0])
+    if request.args.get("new") == process_diff.DRAFT:
+        new, old = process_diff.DRAFT, request.args.get("old", type=int) or numbers[0]
+        new_url = url_for("processes.draft_file", key=key)
+    else:
+        new = request.args.get("new", type=int) or numbers[0]
+        old = request.args.get("old", type=int) or (numbers[1] if len(numbers) > 1 else numbers[0])
+        new_url = url_for("processes.version_file", key=key, number=new)
     found = process_diff.compare(key, old, new)
     return render_template("processes/diff.html", key=key, name=versions[0].definition.name, diff=found,
                            numbers=numbers, old_url=url_for("processes.version_file", key=key, number=old),
-                           new_url=url_for("processes.version_file", key=key, number=new))
+                           new_url=new_url, draft=process_diff.DRAFT)
+
+
+@bp.get("/<key>/draft.bpmn")
+@require("processes.edit")
+def draft_file(key):
+    return Response(processes.draft(key).xml, mimetype="application/xml")
 
 
 @bp.post("/<key>/versions/<int:number>/rollback")
