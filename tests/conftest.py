@@ -152,3 +152,19 @@ def billing(app):
     from tests.factories import BillingFactory
 
     return BillingFactory(app)
+
+
+@pytest.fixture
+def taxonomy(app):
+    """The disclosure taxonomy as `flask disclosure seed` lays it out."""
+    from app.services import disclosure
+
+    disclosure.seed_taxonomy()
+
+
+@pytest.fixture(scope="session")
+def atom_grammar():
+    """RFC 4287's RELAX NG grammar of Atom, for the disclosure feed."""
+    from lxml import etree
+
+    return etree.RelaxNG(etree.parse(str(Path(__file__).parent / "schemas" / "atom.rng")))

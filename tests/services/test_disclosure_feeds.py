@@ -5,7 +5,6 @@ import hashlib
 import json
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask_babel import force_locale, gettext
@@ -20,18 +19,11 @@ from app.services import disclosure, disclosure_feeds
 from tests.helpers import make_pdf
 
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
-RNG = Path(__file__).resolve().parents[1] / "schemas" / "atom.rng"
 BASE = "http://portal.test/disclosure"  # PUBLIC_URL of the test app
 
 
-@pytest.fixture(scope="module")
-def atom_grammar():
-    return etree.RelaxNG(etree.parse(str(RNG)))
 
 
-@pytest.fixture
-def taxonomy(app):
-    disclosure.seed_taxonomy()
 
 
 @pytest.fixture

@@ -3,24 +3,15 @@ serves), the Atom feed (checked against RFC 4287's grammar) and asks again with 
 import hashlib
 import json
 
-import pytest
 from jsonschema import Draft202012Validator
-from lxml import etree
 
-from app.services import disclosure
-from tests.services.test_disclosure_feeds import ATOM, RNG, index_item, item, publish, valid_feed, withdraw
+from tests.services.test_disclosure_feeds import ATOM, index_item, item, publish, valid_feed, withdraw
 
 BASE = "http://portal.test/disclosure"
 
 
-@pytest.fixture(scope="module")
-def atom_grammar():
-    return etree.RelaxNG(etree.parse(str(RNG)))
 
 
-@pytest.fixture
-def taxonomy(app):
-    disclosure.seed_taxonomy()
 
 
 def get_index(client) -> dict:

@@ -13,9 +13,6 @@ from tests.factories import PASSWORD
 from tests.helpers import at_once, make_pdf
 
 
-@pytest.fixture
-def taxonomy(app):
-    disclosure.seed_taxonomy()
 
 
 def _item(code="statements", category="financial-statements") -> DisclosureItem:
