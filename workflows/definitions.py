@@ -109,12 +109,16 @@ def known_names() -> tuple[set[str], set[str], set[str], set[str]]:
     return forms, set(handlers.REGISTRY), groups, set(handlers.CHECKS)
 
 
-def deploy(xml: bytes | str, source: str, actor=None, comment: str | None = None) -> tuple[ProcessDefinition, bool]:
-    """Store a new version unless this exact diagram is the latest already. Returns (row, created)."""
+def deploy(xml: bytes | str, source: str, actor=None, comment: str | None = None,
+           checked: list | None = None) -> tuple[ProcessDefinition, bool]:
+    """Store a new version unless this exact diagram is the latest already. Returns (row, created).
+
+    `checked` is what `validation.check` found for this very diagram when the caller has just run it
+    (the modeler shows the warnings too), so the diagram is not checked twice."""
     from workflows import validation
 
     data = xml.encode() if isinstance(xml, str) else xml
-    problems = validation.errors(validation.check(data))
+    problems = validation.errors(checked if checked is not None else validation.check(data))
     if problems:
         raise DefinitionError(_as_tuples(problems))
     parsed = parse(data)

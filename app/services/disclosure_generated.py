@@ -26,6 +26,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import defer
 
 from app.extensions import db
 from app.models import Case, ConnectionRate, ProcessDefinition, Tariff
@@ -228,25 +229,44 @@ class _Application:
 
 def _applications(first: date, last: date) -> list[_Application]:
     """Connection cases that matter for the days first..last: opened by then and not ended before."""
+    # The state is loaded only for the cases whose facts are not known at their current version.
     cases = db.session.scalars(
         select(Case).join(ProcessDefinition, Case.definition_id == ProcessDefinition.id)
         .where(ProcessDefinition.key == TP_PROCESS, Case.opened_at < _start_of(last + timedelta(days=1)),
                or_(Case.closed_at.is_(None), Case.closed_at >= _start_of(first), Case.status == "open"))
-        .order_by(Case.id)).all()
+        .options(defer(Case.state)).order_by(Case.id)).all()
     cache, found = {}, []
     for case in cases:
-        data = _application_data(case)
-        contract = None
-        try:
-            contract = date.fromisoformat(str(data["contract_date"])[:10]) if data.get("contract_date") else None
-        except ValueError:
-            pass
+        power, contract = _facts(case)
         ended = None
         if case.status != "open":
             ended = _local_day(case.closed_at or case.opened_at)
-        found.append(_Application(_power_category(data), _local_day(case.opened_at), ended,
-                                  _connected(case, cache), contract))
+        found.append(_Application(power, _local_day(case.opened_at), ended, _connected(case, cache), contract))
     return found
+
+
+# A case's power category and contract date, by (id, version, opening moment): a version changes with
+# every step, so a known entry is right, and the public page (asked by anyone, any number of times)
+# reads a case's state once per step instead of on every view — a running case's data needs the engine.
+_FACTS: dict[tuple, tuple[str, date | None]] = {}
+_FACTS_KEPT = 50_000
+
+
+def _facts(case: Case) -> tuple[str, date | None]:
+    key = (case.id, case.version, case.opened_at)
+    known = _FACTS.get(key)
+    if known is not None:
+        return known
+    data = _application_data(case)
+    contract = None
+    try:
+        contract = date.fromisoformat(str(data["contract_date"])[:10]) if data.get("contract_date") else None
+    except ValueError:
+        pass
+    if len(_FACTS) >= _FACTS_KEPT:
+        _FACTS.clear()
+    _FACTS[key] = known = (_power_category(data), contract)
+    return known
 
 
 def tp_years(today: date | None = None) -> tuple[int, ...]:

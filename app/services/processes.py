@@ -131,7 +131,7 @@ def deploy(key: str, xml: str, user, comment: str = "", revision: int | None = N
                            problems=[p.as_dict() for p in problems])
     try:
         deployed, created = definitions.deploy(xml, source="modeler", actor=user,
-                                               comment=(comment or "").strip()[:300] or None)
+                                               comment=(comment or "").strip()[:300] or None, checked=problems)
     except definitions.DefinitionError as error:  # what only the deploy itself finds
         raise InvalidInput(_l("The diagram has errors; it cannot be deployed until they are fixed."),
                            problems=[{"element": e, "severity": "error", "message": m, "code": "definition"}
@@ -158,7 +158,8 @@ def rollback(key: str, number: int, user) -> ProcessDefinition:
                                                                if p.severity == "error")),
                            problems=[p.as_dict() for p in problems])
     deployed, _created = definitions.deploy(target.bpmn_xml, source=f"rollback:v{number}", actor=user,
-                                            comment=str(_l("Back to version %(version)s", version=number)))
+                                            comment=str(_l("Back to version %(version)s", version=number)),
+                                            checked=problems)
     return deployed
 
 
@@ -175,7 +176,7 @@ def import_diagram(data: bytes, filename: str, user, comment: str = "") -> tuple
                            problems=[p.as_dict() for p in problems])
     try:
         deployed, created = definitions.deploy(data, source=f"upload:{filename[:150]}", actor=user,
-                                               comment=(comment or "").strip()[:300] or None)
+                                               comment=(comment or "").strip()[:300] or None, checked=problems)
     except definitions.DefinitionError as error:
         raise InvalidInput(_l("The diagram has errors; it cannot be deployed until they are fixed."),
                            problems=[{"element": e, "severity": "error", "message": m, "code": "definition"}
